@@ -1,0 +1,1 @@
+//! Dataflows of smelter: the control plane (differential) and the data plane (timely).

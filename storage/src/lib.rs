@@ -1,0 +1,1 @@
+//! Storage of smelter: the telemetry model, its codecs and the write-ahead log.
