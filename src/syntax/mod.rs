@@ -1,0 +1,17 @@
+//! The Alloy configuration language: `.alloy` text → tokens → AST → values.
+//!
+//! This is the first stage of the data flow in `DESIGN.md`: everything the
+//! controller knows about a configuration comes through here. The scanner and
+//! parser are hand-written because Alloy's grammar is newline-sensitive and its
+//! error messages and recovery must be reproduced exactly; no parser generator
+//! gives that control.
+
+pub mod ast;
+pub mod diag;
+pub mod parser;
+pub mod scanner;
+pub mod token;
+
+pub use diag::{Diagnostic, Diagnostics, Severity};
+pub use parser::{parse_expression, parse_file};
+pub use token::{Pos, Position, SourceFile};
