@@ -15,3 +15,13 @@ pub mod token;
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use parser::{parse_expression, parse_file};
 pub use token::{Pos, Position, SourceFile};
+
+/// Run every stage of the language on arbitrary bytes, for the fuzzers.
+/// Returns whether the input parsed cleanly. Must never panic.
+#[doc(hidden)]
+pub fn fuzz_one(input: &[u8]) -> bool {
+    let file = SourceFile::new("fuzz.alloy", input.to_vec());
+    let (ast, diags) = parse_file(&file);
+    let _ = diag::render(&diags, |_| Some(input));
+    ast.is_some()
+}

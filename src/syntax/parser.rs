@@ -315,14 +315,14 @@ impl<'a> Parser<'a> {
                     ));
                 }
                 if self.lit.len() > 2 {
-                    let inner = &self.lit[1..self.lit.len() - 1];
-                    bn.label = CompactString::from(inner);
-                    if !is_valid_identifier(inner) {
+                    let inner = strip_quotes(self.lit);
+                    if !is_valid_identifier(&inner) {
                         self.error_at_current(format!(
                             "expected block label to be a valid identifier, but got {}",
-                            go_quote(inner)
+                            go_quote(&inner)
                         ));
                     }
+                    bn.label = inner;
                 }
                 bn.label_pos = self.pos;
             } else {
@@ -588,7 +588,7 @@ impl<'a> Parser<'a> {
         if self.tok == Token::String || self.tok == Token::Ident {
             name.name = CompactString::from(self.lit);
             if self.tok == Token::String && self.lit.len() > 2 {
-                name.name = CompactString::from(&self.lit[1..self.lit.len() - 1]);
+                name.name = strip_quotes(self.lit);
                 quoted = true;
             }
             self.next();
@@ -614,6 +614,17 @@ struct BlockName {
     label: CompactString,
     start: Pos,
     label_pos: Pos,
+}
+
+/// Drop the first and last byte of a quoted literal, as Alloy does. An
+/// unterminated literal may end inside a multi-byte character, so this works
+/// on bytes and replaces a broken character rather than panic.
+fn strip_quotes(lit: &str) -> CompactString {
+    let b = lit.as_bytes();
+    match b.get(1..b.len().saturating_sub(1)) {
+        Some(inner) => CompactString::from(String::from_utf8_lossy(inner)),
+        None => CompactString::default(),
+    }
 }
 
 fn null_at(pos: Pos) -> Expr {
