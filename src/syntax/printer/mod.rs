@@ -253,11 +253,10 @@ impl<'a> Printer<'a> {
     fn token(&mut self, tok: Token) {
         let s = tok.as_str();
         // Keep tokens that would fuse when re-scanned apart (`1.`, `/*`).
-        let fuses = match (self.last_tok, s.as_bytes().first()) {
-            (Last::Tok(Token::Number), Some(b'.')) => true,
-            (Last::Tok(Token::Div), Some(b'*')) => true,
-            _ => false,
-        };
+        let fuses = matches!(
+            (self.last_tok, s.as_bytes().first()),
+            (Last::Tok(Token::Number), Some(b'.')) | (Last::Tok(Token::Div), Some(b'*'))
+        );
         if fuses {
             self.whitespace.clear();
             self.whitespace.push(Ws::Blank);
