@@ -494,3 +494,54 @@ fn go_quote(s: &str) -> String {
     out.push('"');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::format_source;
+
+    fn fmt(src: &str) -> String {
+        format_source("test.alloy", src.as_bytes()).expect("parses")
+    }
+
+    #[test]
+    fn aligns_consecutive_attributes_until_a_blank_line() {
+        assert_eq!(
+            fmt("a = 1\nlong_name = 2\n\n\n\nb = 3\ncc = 4"),
+            "a         = 1\nlong_name = 2\n\nb  = 3\ncc = 4\n"
+        );
+    }
+
+    #[test]
+    fn empty_blocks_and_block_spacing() {
+        assert_eq!(
+            fmt("a {}\nb \"x\" {\n  c = 1\n}"),
+            "a { }\n\nb \"x\" {\n\tc = 1\n}\n"
+        );
+    }
+
+    #[test]
+    fn trailing_comments_align() {
+        assert_eq!(
+            fmt("a = 1 // x\nbbb = 22 // y\n"),
+            "a   = 1  // x\nbbb = 22 // y\n"
+        );
+    }
+
+    #[test]
+    fn raw_strings_and_literals_are_verbatim() {
+        assert_eq!(
+            fmt("a = `x\n  y`\nb = 1.50\nc = \"\\u00e9\"\n"),
+            "a = `x\n  y`\nb = 1.50\nc = \"\\u00e9\"\n"
+        );
+    }
+
+    #[test]
+    fn multi_line_lists_stay_multi_line() {
+        // Elements stay on their lines, indented; a bracket right after the
+        // last element stays there.
+        assert_eq!(
+            fmt("a = [1,\n2,\n]\nb = f(\n1,\n)\nc = [1,\n2]\nd = [1,2]\n"),
+            "a = [1,\n\t2,\n]\nb = f(\n\t1,\n)\nc = [1,\n\t2]\nd = [1, 2]\n"
+        );
+    }
+}
