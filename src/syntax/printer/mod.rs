@@ -461,7 +461,9 @@ impl<'a> Printer<'a> {
 }
 
 /// Quote `s` as Go's `%q` does (block labels and quoted object keys are
-/// stored unquoted and printed re-quoted).
+/// stored unquoted and printed re-quoted). Known gap: Go also escapes
+/// printable-looking but non-graphic runes outside C0/C1 (e.g. U+00AD), which
+/// are kept as they are here.
 fn go_quote(s: &str) -> String {
     use std::fmt::Write as _;
     let mut out = String::with_capacity(s.len() + 2);
