@@ -1,1 +1,5 @@
-fn main() {}
+//! The `smelter` binary: everything happens in [`smelter::cli`].
+
+fn main() -> std::process::ExitCode {
+    smelter::cli::main()
+}

@@ -9,6 +9,7 @@
 pub mod ast;
 pub mod diag;
 pub mod parser;
+pub mod printer;
 pub mod scanner;
 pub mod token;
 

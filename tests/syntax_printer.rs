@@ -1,0 +1,206 @@
+//! The formatter against Alloy's printer golden files and, for idempotence and
+//! meaning preservation, every full configuration of the corpus
+//! (`../shared/alloy-corpus`, read in place).
+
+mod common;
+
+use std::fs;
+
+use smelter::syntax::ast::{Expr, File, ObjectField, Stmt};
+use smelter::syntax::printer::{format_file, format_source};
+use smelter::syntax::{parse_file, SourceFile};
+
+fn parse(name: &str, src: &str) -> File {
+    let sf = SourceFile::new(name, src.as_bytes().to_vec());
+    match parse_file(&sf) {
+        (Some(f), _) => f,
+        (None, diags) => panic!("{name} does not parse: {diags:?}"),
+    }
+}
+
+#[test]
+fn printer_golden_files() {
+    let dir = common::corpus().join("printer");
+    let mut names: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".in").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for name in &names {
+        let input = fs::read(dir.join(format!("{name}.in"))).unwrap();
+        let error_file = dir.join(format!("{name}.error"));
+        if error_file.exists() {
+            let want = fs::read_to_string(&error_file)
+                .unwrap()
+                .replace("\r\n", "\n");
+            let err = format_source(&format!("{name}.in"), &input)
+                .expect_err("a parse error was expected");
+            let messages: Vec<String> = err.iter().map(|d| d.to_string()).collect();
+            assert!(
+                messages.iter().any(|m| m.contains(want.trim_end())),
+                "{name}: {messages:?} should contain {want:?}"
+            );
+            checked += 1;
+            continue;
+        }
+        let want = fs::read_to_string(dir.join(format!("{name}.expect"))).unwrap();
+        let got = format_source(name, &input).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        if got != want {
+            failures.push(format!("--- {name}\nwant:\n{want}\ngot:\n{got}"));
+        }
+        checked += 1;
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(checked, 7);
+}
+
+/// Clear every position so that two parses of differently laid out text
+/// compare equal when they mean the same thing.
+fn strip_stmts(body: &mut [Stmt]) {
+    for s in body {
+        match s {
+            Stmt::Attribute(a) => {
+                a.name.pos = 0;
+                strip_expr(&mut a.value);
+            }
+            Stmt::Block(b) => {
+                b.name_pos = 0;
+                b.label_pos = 0;
+                b.lcurly = 0;
+                b.rcurly = 0;
+                strip_stmts(&mut b.body);
+            }
+        }
+    }
+}
+
+fn strip_expr(e: &mut Expr) {
+    match e {
+        Expr::Identifier(id) => id.pos = 0,
+        Expr::Literal { pos, .. } => *pos = 0,
+        Expr::Array {
+            elements,
+            lbrack,
+            rbrack,
+        } => {
+            *lbrack = 0;
+            *rbrack = 0;
+            elements.iter_mut().for_each(strip_expr);
+        }
+        Expr::Object {
+            fields,
+            lcurly,
+            rcurly,
+        } => {
+            *lcurly = 0;
+            *rcurly = 0;
+            for ObjectField { name, value, .. } in fields {
+                name.pos = 0;
+                strip_expr(value);
+            }
+        }
+        Expr::Access { value, name } => {
+            name.pos = 0;
+            strip_expr(value);
+        }
+        Expr::Index {
+            value,
+            index,
+            lbrack,
+            rbrack,
+        } => {
+            *lbrack = 0;
+            *rbrack = 0;
+            strip_expr(value);
+            strip_expr(index);
+        }
+        Expr::Call {
+            value,
+            args,
+            lparen,
+            rparen,
+        } => {
+            *lparen = 0;
+            *rparen = 0;
+            strip_expr(value);
+            args.iter_mut().for_each(strip_expr);
+        }
+        Expr::Unary { op_pos, value, .. } => {
+            *op_pos = 0;
+            strip_expr(value);
+        }
+        Expr::Binary {
+            op_pos,
+            left,
+            right,
+            ..
+        } => {
+            *op_pos = 0;
+            strip_expr(left);
+            strip_expr(right);
+        }
+        Expr::Paren {
+            inner,
+            lparen,
+            rparen,
+        } => {
+            *lparen = 0;
+            *rparen = 0;
+            strip_expr(inner);
+        }
+    }
+}
+
+/// The statements without positions, and the comment texts in order.
+fn meaning(f: &File) -> (Vec<Stmt>, Vec<String>) {
+    let mut body = f.body.clone();
+    strip_stmts(&mut body);
+    let comments = f
+        .comments
+        .iter()
+        .flatten()
+        .map(|c| c.text.clone())
+        .collect();
+    (body, comments)
+}
+
+#[test]
+fn formatting_full_configs_is_idempotent_and_keeps_meaning() {
+    let dir = common::corpus().join("configs");
+    let index = fs::read_to_string(dir.join("INDEX.tsv")).unwrap();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for line in index.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.get(2) != Some(&"full") {
+            continue;
+        }
+        let name = cols[0];
+        let src = fs::read_to_string(dir.join(name)).unwrap();
+        let original = parse(name, &src);
+        let once = format_file(&original, src.as_bytes());
+        let reparsed = parse(&format!("{name} (formatted)"), &once);
+        if meaning(&reparsed) != meaning(&original) {
+            failures.push(format!("{name}: formatting changed the AST or comments"));
+        }
+        let twice = format_file(&reparsed, once.as_bytes());
+        if twice != once {
+            failures.push(format!(
+                "{name}: not idempotent\n--- once\n{once}\n--- twice\n{twice}"
+            ));
+        }
+        checked += 1;
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} configs failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(checked > 600, "only {checked} full configs found");
+}
