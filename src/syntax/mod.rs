@@ -24,5 +24,12 @@ pub fn fuzz_one(input: &[u8]) -> bool {
     let file = SourceFile::new("fuzz.alloy", input.to_vec());
     let (ast, diags) = parse_file(&file);
     let _ = diag::render(&diags, |_| Some(input));
-    ast.is_some()
+    let Some(ast) = ast else {
+        return false;
+    };
+    // What the formatter prints must parse again and be a fixed point.
+    let once = printer::format_file(&ast, input);
+    let twice = printer::format_source("fuzz.alloy", once.as_bytes());
+    assert_eq!(twice.as_deref(), Ok(once.as_str()), "formatter not idempotent");
+    true
 }
