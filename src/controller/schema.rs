@@ -106,7 +106,12 @@ impl Schema {
 }
 
 /// Check `block`'s body against `schema`, appending diagnostics to `out`.
-pub fn check_block(file: &SourceFile, block: &BlockStmt, schema: &Schema, out: &mut Vec<Diagnostic>) {
+pub fn check_block(
+    file: &SourceFile,
+    block: &BlockStmt,
+    schema: &Schema,
+    out: &mut Vec<Diagnostic>,
+) {
     if schema.open {
         return;
     }

@@ -505,7 +505,11 @@ impl Validator<'_, '_> {
         b.body = rest;
         let child = match template {
             None => {
-                diags.push(whole_block(&file, &b, "missing required block \"template\""));
+                diags.push(whole_block(
+                    &file,
+                    &b,
+                    "missing required block \"template\"",
+                ));
                 None
             }
             Some(t) => {
@@ -569,16 +573,15 @@ impl Validator<'_, '_> {
             }
             diags.extend(disallowed(scope, &file, &b));
             let mut check = ArgCheck::None;
-            match schema::service(&b.id()) {
-                Some(def) => match &def.schema {
+            if let Some(def) = schema::service(&b.id()) {
+                match &def.schema {
                     Some(s) => check = ArgCheck::Static(s),
                     None => diags.push(whole_block(
                         &file,
                         &b,
                         format!("service {:?} does not support being configured", def.name),
                     )),
-                },
-                None => {}
+                }
             }
             let node = new_node(&file, b, NodeKind::Service, id);
             scope.add(
@@ -709,7 +712,11 @@ impl Validator<'_, '_> {
                 if let Some(to) = scope.graph.get(&id) {
                     return Some(Ok(to));
                 }
-                outer.iter().rev().any(|g| g.get(&id).is_some()).then_some(Err(id))
+                outer
+                    .iter()
+                    .rev()
+                    .any(|g| g.get(&id).is_some())
+                    .then_some(Err(id))
             });
             let in_scope = self.vars.contains(head) || refs::is_stdlib(head);
             match target {
