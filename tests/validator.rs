@@ -286,3 +286,29 @@ fn hostile_inputs_do_not_panic() {
         );
     }
 }
+
+/// Every configuration of the corpus (docs, examples, Alloy's tests) goes
+/// through the validator without a panic, and the real-world ones name no
+/// unknown component except Alloy's internal test components.
+#[test]
+fn corpus_configs_validate_without_panic() {
+    let dir = common::corpus().join("configs");
+    let index = fs::read_to_string(dir.join("INDEX.tsv")).unwrap();
+    let opts = Options {
+        min_stability: Stability::Experimental,
+        community_components: true,
+        registry: default_registry(),
+    };
+    let mut checked = 0;
+    for line in index.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let name = cols[0];
+        let src = fs::read(dir.join(name)).unwrap();
+        let diags = validate(&[(name.to_string(), src)], &opts);
+        if name.starts_with("file__example") {
+            assert!(diags.is_empty(), "{name}: {diags}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 100);
+}
