@@ -312,3 +312,17 @@ fn corpus_configs_validate_without_panic() {
     }
     assert!(checked > 100);
 }
+
+#[test]
+fn cli_exit_codes() {
+    let dir = std::env::temp_dir().join(format!("smelter-validate-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("a.alloy"), "logging {\n  level = \"info\"\n}\n").unwrap();
+    fs::write(dir.join("notes.txt"), "not a config").unwrap();
+    assert_eq!(smelter::cli::validate::run(std::slice::from_ref(&dir)), 0);
+    fs::write(dir.join("b.alloy"), "local.missing \"x\" {}\n").unwrap();
+    assert_eq!(smelter::cli::validate::run(std::slice::from_ref(&dir)), 1);
+    assert_eq!(smelter::cli::validate::run(&[dir.join("a.alloy")]), 0);
+    assert_eq!(smelter::cli::validate::run(&[dir.join("nope.alloy")]), 1);
+    fs::remove_dir_all(&dir).unwrap();
+}
