@@ -3,5 +3,10 @@ fn main() {
     let b = std::fs::read(p).unwrap();
     let once = smelter::syntax::printer::format_source("a", &b);
     println!("{:?}", once);
-    if let Ok(o) = once { println!("{:?}", smelter::syntax::printer::format_source("a", o.as_bytes())); }
+    if let Ok(o) = once {
+        println!(
+            "{:?}",
+            smelter::syntax::printer::format_source("a", o.as_bytes())
+        );
+    }
 }

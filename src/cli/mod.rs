@@ -1,12 +1,13 @@
 //! The `smelter` command line: the entry point that turns arguments into one
-//! of the program's operations (formatting now; validating and running
-//! configurations are added as further [`Command`] variants).
+//! of the program's operations (formatting and validating now; running
+//! configurations is added as a further [`Command`] variant).
 //!
 //! Each subcommand lives in its own module and returns an exit code, so that
 //! `main` stays a one-liner and the commands can be tested by running the
 //! binary.
 
 pub mod fmt;
+pub mod validate;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,8 @@ pub enum Command {
     /// Format a configuration file as `alloy fmt` does.
     #[command(visible_alias = "format")]
     Fmt(fmt::FmtArgs),
+    /// Check configuration files without running them, as `alloy validate` does.
+    Validate(validate::ValidateArgs),
 }
 
 /// Parse the process arguments and run the chosen command.
@@ -32,5 +35,6 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Fmt(args) => fmt::run(&args),
+        Command::Validate(args) => validate::run_args(&args),
     }
 }

@@ -30,6 +30,10 @@ pub fn fuzz_one(input: &[u8]) -> bool {
     // What the formatter prints must parse again and be a fixed point.
     let once = printer::format_file(&ast, input);
     let twice = printer::format_source("fuzz.alloy", once.as_bytes());
-    assert_eq!(twice.as_deref(), Ok(once.as_str()), "formatter not idempotent");
+    assert_eq!(
+        twice.as_deref(),
+        Ok(once.as_str()),
+        "formatter not idempotent"
+    );
     true
 }
