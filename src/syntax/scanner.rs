@@ -57,6 +57,9 @@ pub struct Scanned<'a> {
 
 pub struct Scanner<'a> {
     input: &'a [u8],
+    /// The input as text when it is valid UTF-8 (the usual case), so token
+    /// literals are sliced without validating each one again.
+    text: Option<&'a str>,
     ch: i32,
     offset: usize,
     read_offset: usize,
@@ -68,6 +71,7 @@ impl<'a> Scanner<'a> {
     pub fn new(input: &'a [u8]) -> Self {
         let mut s = Scanner {
             input,
+            text: std::str::from_utf8(input).ok(),
             ch: b' ' as i32,
             offset: 0,
             read_offset: 0,
@@ -126,9 +130,13 @@ impl<'a> Scanner<'a> {
     }
 
     fn text(&self, start: usize, end: usize) -> &'a str {
-        // Literal text is only taken for spans that were decoded as valid
-        // UTF-8 or contain a replacement-worthy error already reported; fall
-        // back to an empty literal rather than panic on a broken slice.
+        if let Some(text) = self.text {
+            // Token boundaries are character boundaries; `get` keeps even a
+            // mistake from panicking.
+            return text.get(start..end).unwrap_or("");
+        }
+        // Invalid UTF-8 was already reported by `next`; a literal spanning it
+        // becomes empty rather than a panic.
         std::str::from_utf8(&self.input[start..end]).unwrap_or("")
     }
 
@@ -356,6 +364,7 @@ impl<'a> Scanner<'a> {
     fn scan_string(&mut self, until: u8, escape: bool, multiline: bool) -> &'a str {
         let start = self.offset - 1;
         loop {
+            self.skip_plain_string_bytes(until);
             let ch = self.ch;
             if (!multiline && ch == b'\n' as i32) || ch == EOF {
                 self.error(start, "string literal not terminated");
@@ -370,6 +379,26 @@ impl<'a> Scanner<'a> {
             }
         }
         self.text(start, self.offset)
+    }
+
+    /// Fast path inside a string: skip ASCII bytes that need no attention
+    /// (not the closing quote, a backslash, a newline or NUL) without the
+    /// per-character bookkeeping of [`Self::next`].
+    fn skip_plain_string_bytes(&mut self, until: u8) {
+        if self.ch < 0x20 || self.ch >= 0x80 || self.ch == until as i32 || self.ch == b'\\' as i32 {
+            return;
+        }
+        let mut i = self.read_offset;
+        while let Some(&b) = self.input.get(i) {
+            if b < 0x20 || b >= 0x80 || b == until || b == b'\\' {
+                break;
+            }
+            i += 1;
+        }
+        // Make the byte before `i` the current character, then step onto `i`.
+        self.offset = i - 1;
+        self.ch = self.input[i - 1] as i32;
+        self.read_offset = i;
     }
 
     fn scan_escape(&mut self) {
