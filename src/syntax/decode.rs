@@ -70,6 +70,9 @@ pub fn to_string_value(v: &Value) -> Result<String, ValueError> {
             value,
             is_secret: false,
         }) => Ok(value.clone()),
+        Value::Capsule(Capsule::Secret(_) | Capsule::OptionalSecret { .. }) => {
+            Err(ValueError::msg("secrets may not be converted into strings"))
+        }
         other => Err(ValueError::type_mismatch(ValueType::String, other)),
     }
 }

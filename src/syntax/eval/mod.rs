@@ -237,7 +237,9 @@ impl<'a> EvalContext<'a> {
             return Err(self.diag_at(expr, "expression is nested too deeply"));
         }
         self.depth.set(depth + 1);
-        let res = self.eval_inner(expr);
+        // Grow the stack on demand so deep (but allowed) nesting cannot
+        // overflow whatever thread the controller evaluates on.
+        let res = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.eval_inner(expr));
         self.depth.set(depth);
         res
     }
