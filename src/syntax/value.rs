@@ -468,7 +468,7 @@ mod tests {
 
     #[test]
     fn float_order_is_total() {
-        let mut v = vec![
+        let mut v = [
             Value::float(f64::NAN),
             Value::float(1.0),
             Value::float(-0.0),

@@ -23,10 +23,7 @@ pub fn concat(args: Vec<Value>) -> Result<Value, ValueError> {
     Ok(Value::Array(out))
 }
 
-fn array_of_objects<'v>(
-    args: &'v [Value],
-    i: usize,
-) -> Result<Vec<&'v BTreeMap<String, Value>>, ValueError> {
+fn array_of_objects(args: &[Value], i: usize) -> Result<Vec<&BTreeMap<String, Value>>, ValueError> {
     let Value::Array(items) = &args[i] else {
         return Err(ValueError::type_mismatch(ValueType::Array, &args[i]).on(i));
     };

@@ -213,7 +213,7 @@ fn go_g(f: f64, prec: Option<usize>, upper: bool) -> String {
     let eprec = match prec {
         Some(p) => {
             let p = p.max(1) as i32;
-            if p > ndigits && ndigits >= exp + 1 {
+            if p > ndigits && ndigits > exp {
                 ndigits
             } else {
                 p
@@ -388,7 +388,7 @@ mod tests {
         assert_eq!(f("%-4d|", &[Value::int(7)]), "7   |");
         assert_eq!(f("%x", &[Value::int(255)]), "ff");
         assert_eq!(f("%x", &[Value::from("hi")]), "6869");
-        assert_eq!(f("%.2f", &[Value::float(3.14159)]), "3.14");
+        assert_eq!(f("%.2f", &[Value::float(1.23456)]), "1.23");
         assert_eq!(f("%f", &[Value::float(1.0)]), "1.000000");
         assert_eq!(f("%e", &[Value::float(1234.5678)]), "1.234568e+03");
         assert_eq!(f("%v", &[Value::float(1.5)]), "1.5");
