@@ -93,13 +93,15 @@ pub fn parse_go_float(s: &str) -> Result<f64, String> {
 pub fn go_unquote(raw: &str) -> Result<String, String> {
     const SYNTAX: &str = "invalid syntax";
     let bytes = raw.as_bytes();
-    if bytes.len() < 2 {
+    let q = match bytes.first() {
+        Some(&q @ (b'"' | b'`')) => q,
+        _ => return Err(SYNTAX.into()),
+    };
+    if bytes.len() < 2 || bytes[bytes.len() - 1] != q {
         return Err(SYNTAX.into());
     }
-    let (q, body) = (bytes[0], &raw[1..raw.len() - 1]);
-    if bytes[bytes.len() - 1] != q {
-        return Err(SYNTAX.into());
-    }
+    // Both ends are ASCII quotes, so these are char boundaries.
+    let body = &raw[1..raw.len() - 1];
     match q {
         b'`' => {
             if body.contains('`') {
@@ -212,5 +214,7 @@ mod tests {
         assert!(go_unquote(r#""\q""#).is_err());
         assert!(go_unquote(r#""\400""#).is_err());
         assert!(go_unquote(r#""\uD800""#).is_err());
+        assert!(go_unquote("é").is_err());
+        assert!(go_unquote("\"").is_err());
     }
 }
