@@ -2,6 +2,10 @@
 //! on the real configurations of the corpus and on a generated 100 000-block
 //! configuration. Run: `cargo bench --bench syntax`.
 
+/// The same allocator as the `smelter` binary, so figures match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 

@@ -1,5 +1,9 @@
 //! Parse a generated config repeatedly, for profilers (`perf record`).
 //! Run: `cargo run --release --example parse_profile -- 100000 5`
+/// The same allocator as the `smelter` binary, so figures match it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::fmt::Write as _;
 
 fn main() {

@@ -94,6 +94,9 @@ impl<'a> Parser<'a> {
     }
 
     fn drain_scanner_errors(&mut self) {
+        if !self.scanner.has_errors() {
+            return;
+        }
         for (pos, msg) in self.scanner.take_errors() {
             self.diags.push((pos, NO_POS, msg));
         }

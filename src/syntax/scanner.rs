@@ -85,6 +85,11 @@ impl<'a> Scanner<'a> {
         s
     }
 
+    /// Whether errors are waiting to be taken.
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
     /// Errors found so far, in order, as (offset, message).
     pub fn take_errors(&mut self) -> Vec<(Pos, String)> {
         std::mem::take(&mut self.errors)
@@ -141,6 +146,16 @@ impl<'a> Scanner<'a> {
     }
 
     fn skip_whitespace(&mut self) {
+        // Fast path over runs of spaces and tabs (indentation, alignment).
+        if self.ch == b' ' as i32 || self.ch == b'\t' as i32 {
+            let mut i = self.read_offset;
+            while let Some(b' ' | b'\t') = self.input.get(i) {
+                i += 1;
+            }
+            self.offset = i - 1;
+            self.read_offset = i;
+            self.next();
+        }
         while self.ch == b' ' as i32
             || self.ch == b'\t' as i32
             || self.ch == b'\r' as i32
