@@ -405,7 +405,7 @@ impl<'a> Scanner<'a> {
         }
         let mut i = self.read_offset;
         while let Some(&b) = self.input.get(i) {
-            if b < 0x20 || b >= 0x80 || b == until || b == b'\\' {
+            if !(0x20..0x80).contains(&b) || b == until || b == b'\\' {
                 break;
             }
             i += 1;
