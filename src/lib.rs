@@ -5,5 +5,7 @@
 //! [`cli`]. See `DESIGN.md` in `../shared` for the whole data flow.
 
 pub mod cli;
+pub mod component;
+pub mod components;
 pub mod controller;
 pub mod syntax;

@@ -7,6 +7,7 @@
 //! and evaluates.
 
 pub mod alloy_components;
+pub mod arguments;
 pub mod graph;
 pub mod refs;
 pub mod registry;

@@ -1,0 +1,43 @@
+//! The component kinds smelter implements, by Alloy name.
+//!
+//! The validator knows every Alloy component name (so any Alloy config can be
+//! checked); this registry holds only the kinds that can actually run. A kind
+//! is listed here once it works end to end.
+
+use std::sync::LazyLock;
+
+use super::{BuildContext, Component, ComponentError};
+use crate::controller::schema::Schema;
+use crate::syntax::Value;
+
+/// Builds a component from its first valid arguments.
+pub type BuildFn = fn(BuildContext, &Value) -> Result<Box<dyn Component>, ComponentError>;
+
+/// How to make one component kind.
+pub struct Registration {
+    /// Alloy's name, e.g. `local.file`.
+    pub name: &'static str,
+    /// The structural argument schema (names, required), for validation.
+    pub schema: fn() -> Schema,
+    /// Check evaluated arguments before they reach a running component, so a
+    /// bad update is refused and the component keeps its last good arguments.
+    pub validate: fn(&Value) -> Result<(), ComponentError>,
+    /// Build from the first valid arguments.
+    pub build: BuildFn,
+}
+
+/// Every implemented kind.
+pub static REGISTRY: LazyLock<Vec<Registration>> = LazyLock::new(|| {
+    let mut kinds: Vec<Registration> = Vec::new();
+    crate::components::register(&mut kinds);
+    kinds.sort_by_key(|r| r.name);
+    kinds
+});
+
+/// Find an implemented kind by name.
+pub fn find(name: &str) -> Option<&'static Registration> {
+    REGISTRY
+        .binary_search_by_key(&name, |r| r.name)
+        .ok()
+        .map(|i| &REGISTRY[i])
+}
