@@ -5,5 +5,6 @@
 //! [`cli`]. See `DESIGN.md` in `../shared` for the whole data flow.
 
 pub mod cli;
+pub mod components;
 pub mod controller;
 pub mod syntax;
