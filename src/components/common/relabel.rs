@@ -18,11 +18,12 @@
 //!
 //! Regex dialect: patterns are compiled by the `regex` crate, anchored as
 //! Alloy and Prometheus do (`^(?s:<pattern>)$`, so `.` also matches a
-//! newline). RE2 and the `regex` crate accept nearly the same syntax; the
-//! differences a configuration may notice are that `\w`, `\d`, `\s` and `\b`
-//! are Unicode-aware here but ASCII-only in Go, that Go rejects some
-//! constructs the crate accepts (e.g. `(?<name>` before Go 1.22, character
-//! class set operations `[a&&b]`), and that compile-error texts differ.
+//! newline). RE2 and the `regex` crate accept nearly the same syntax. `\d`,
+//! `\w`, `\s` and their negations are rewritten to RE2's ASCII classes
+//! before compiling (the crate's are Unicode-aware). Remaining differences:
+//! `\b`/`\B` are Unicode-aware here and ASCII in Go, the crate accepts a few
+//! constructs Go rejects (class set operations `[a&&b]`, `[[:alpha:]]`
+//! nesting), and compile-error texts differ.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -292,7 +293,7 @@ pub struct Regexp {
 impl Regexp {
     /// Compile `pattern` anchored as `^(?s:pattern)$`.
     pub fn new(pattern: &str) -> Result<Regexp, String> {
-        let re = regex::Regex::new(&format!("^(?s:{pattern})$"))
+        let re = regex::Regex::new(&format!("^(?s:{})$", ascii_perl_classes(pattern)))
             .map_err(|e| format!("error parsing regexp {}: {e}", go_quote(pattern)))?;
         Ok(Regexp {
             source: pattern.to_string(),
@@ -450,6 +451,42 @@ impl Hash for Regexp {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.source.hash(state);
     }
+}
+
+/// Rewrite `\d \w \s` (and their negations) to the ASCII classes RE2 gives
+/// them; the `regex` crate's are Unicode-aware. Inside a bracket class the
+/// replacement is a nested class, which the `regex` crate accepts.
+fn ascii_perl_classes(pattern: &str) -> std::borrow::Cow<'_, str> {
+    if !pattern.contains('\\') {
+        return std::borrow::Cow::Borrowed(pattern);
+    }
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(e) = chars.next() else {
+            out.push(c);
+            break;
+        };
+        let class = match e {
+            'd' => "[0-9]",
+            'D' => "[^0-9]",
+            'w' => "[0-9A-Za-z_]",
+            'W' => "[^0-9A-Za-z_]",
+            's' => "[\\t\\n\\x0C\\r ]",
+            'S' => "[^\\t\\n\\x0C\\r ]",
+            _ => {
+                out.push(c);
+                out.push(e);
+                continue;
+            }
+        };
+        out.push_str(class);
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 // ---------------------------------------------------------------------------
@@ -831,11 +868,15 @@ impl LabelSet for BTreeMap<String, String> {
 }
 
 /// A label set as a `Vec` of pairs sorted by name (like Prometheus'
-/// `labels.Builder`): cheap to fill from an already-sorted series, and,
-/// reused with `clone_from`, free of allocations once warm.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// `labels.Builder`). Removed pairs are kept as spare buffers past the live
+/// ones and reused by later insertions, so a `SortedLabels` kept per worker
+/// and refilled with [`Clone::clone_from`] or [`SortedLabels::fill_sorted`]
+/// relabels without allocating once warm.
+#[derive(Default)]
 pub struct SortedLabels {
+    /// `pairs[..len]` are the labels, sorted and unique; the rest are spares.
     pairs: Vec<(String, String)>,
+    len: usize,
 }
 
 impl SortedLabels {
@@ -860,20 +901,99 @@ impl SortedLabels {
         l
     }
 
+    /// Replace the contents with `pairs`, which must already be sorted by
+    /// name, unique and without empty values (a series' labels); reuses the
+    /// existing buffers.
+    pub fn fill_sorted<'a>(&mut self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        self.len = 0;
+        for (n, v) in pairs {
+            self.push_spare(n, v);
+        }
+    }
+
+    /// Append `(n, v)` at the end of the live pairs, reusing a spare.
+    fn push_spare(&mut self, n: &str, v: &str) {
+        if self.len < self.pairs.len() {
+            let (sn, sv) = &mut self.pairs[self.len];
+            sn.clear();
+            sn.push_str(n);
+            sv.clear();
+            sv.push_str(v);
+        } else {
+            self.pairs.push((n.to_string(), v.to_string()));
+        }
+        self.len += 1;
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.live().iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
+    /// The labels, sorted by name.
     pub fn as_slice(&self) -> &[(String, String)] {
-        &self.pairs
+        self.live()
     }
 
-    pub fn into_vec(self) -> Vec<(String, String)> {
+    pub fn into_vec(mut self) -> Vec<(String, String)> {
+        self.pairs.truncate(self.len);
         self.pairs
     }
 
+    fn live(&self) -> &[(String, String)] {
+        &self.pairs[..self.len]
+    }
+
     fn find(&self, name: &str) -> Result<usize, usize> {
-        self.pairs.binary_search_by(|(n, _)| n.as_str().cmp(name))
+        self.live().binary_search_by(|(n, _)| n.as_str().cmp(name))
+    }
+}
+
+impl Clone for SortedLabels {
+    fn clone(&self) -> Self {
+        SortedLabels {
+            pairs: self.live().to_vec(),
+            len: self.len,
+        }
+    }
+
+    /// Reuses this set's buffers (a tuple's `clone_from` would not).
+    fn clone_from(&mut self, source: &Self) {
+        self.len = 0;
+        for (n, v) in source.live() {
+            self.push_spare(n, v);
+        }
+    }
+}
+
+impl fmt::Debug for SortedLabels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for SortedLabels {
+    fn eq(&self, other: &Self) -> bool {
+        self.live() == other.live()
+    }
+}
+
+impl Eq for SortedLabels {}
+
+impl PartialOrd for SortedLabels {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SortedLabels {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.live().cmp(other.live())
+    }
+}
+
+impl Hash for SortedLabels {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.live().hash(state);
     }
 }
 
@@ -889,35 +1009,51 @@ impl LabelSet for SortedLabels {
                 v.clear();
                 v.push_str(value);
             }
-            Err(i) => self.pairs.insert(i, (name.to_string(), value.to_string())),
+            Err(i) => {
+                // Fill a spare at the end, then rotate it into place.
+                self.push_spare(name, value);
+                self.pairs[i..self.len].rotate_right(1);
+            }
         }
     }
 
     fn delete(&mut self, name: &str) {
         if let Ok(i) = self.find(name) {
-            self.pairs.remove(i);
+            // Keep the buffers as a spare past the live pairs.
+            self.pairs[i..self.len].rotate_left(1);
+            self.len -= 1;
         }
     }
 
     fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) {
-        self.pairs.retain(|(n, v)| keep(n, v));
+        // Stable partition: kept pairs move forward in order, dropped ones
+        // become spares.
+        let mut w = 0;
+        for r in 0..self.len {
+            let (n, v) = &self.pairs[r];
+            if keep(n, v) {
+                self.pairs.swap(w, r);
+                w += 1;
+            }
+        }
+        self.len = w;
     }
 
     fn for_each(&self, mut f: impl FnMut(&str, &str)) {
-        for (n, v) in &self.pairs {
+        for (n, v) in self.live() {
             f(n, v);
         }
     }
 
     fn len(&self) -> usize {
-        self.pairs.len()
+        self.len
     }
 }
 
 impl fmt::Display for SortedLabels {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("{")?;
-        for (i, (n, v)) in self.pairs.iter().enumerate() {
+        for (i, (n, v)) in self.live().iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
@@ -1208,6 +1344,47 @@ mod tests {
             let r = Regexp::new(p).expect("re");
             assert!(matches!(r.shape, Shape::General), "{p:?}");
         }
+    }
+
+    #[test]
+    fn perl_classes_are_ascii_like_go() {
+        let d = Regexp::new(r"\d+").expect("re");
+        assert!(d.is_match("0123456789"));
+        assert!(
+            !d.is_match("\u{0663}"),
+            "Arabic-Indic digit is not \\d in Go"
+        );
+        let w = Regexp::new(r"[\w.]+").expect("re");
+        assert!(w.is_match("a_b.C9"));
+        assert!(!w.is_match("é"));
+        let s = Regexp::new(r"a\sb\Sc").expect("re");
+        assert!(s.is_match("a\tbxc"));
+        assert!(!s.is_match("a\u{a0}bxc"));
+        let neg = Regexp::new(r"[^\d]\D\W").expect("re");
+        assert!(neg.is_match("ab-"));
+        assert!(!neg.is_match("a1-"));
+        let escaped = Regexp::new(r"\\d").expect("re");
+        assert!(escaped.is_match("\\d"));
+    }
+
+    #[test]
+    fn sorted_labels_reuse_spares() {
+        let mut l = SortedLabels::from_pairs([("b", "2"), ("a", "1"), ("c", "3")]);
+        l.delete("b");
+        assert_eq!(l.as_slice().len(), 2);
+        l.set("bb", "22");
+        l.set("0", "zero");
+        l.retain(|n, _| n != "a");
+        let got: Vec<_> = l.iter().collect();
+        assert_eq!(got, vec![("0", "zero"), ("bb", "22"), ("c", "3")]);
+        let mut m = SortedLabels::from_pairs([("x", "y")]);
+        m.clone_from(&l);
+        assert_eq!(m, l);
+        assert_eq!(m.get("bb"), Some("22"));
+        assert_eq!(m.get("x"), None);
+        let mut f = SortedLabels::new();
+        f.fill_sorted([("a", "1"), ("b", "2")]);
+        assert_eq!(f, SortedLabels::from_pairs([("b", "2"), ("a", "1")]));
     }
 
     #[test]
