@@ -1,6 +1,9 @@
-//! The component kinds, one folder per Alloy namespace (`local/`,
-//! `discovery/`, `prometheus/`, …), each component in a file named as Alloy
-//! names it. `common/` holds what several components share.
+//! Components: what the controller builds from the blocks of an `.alloy`
+//! file, one folder per Alloy namespace (`prometheus/`, `discovery/`,
+//! `local/`, …), each component in a file named as Alloy names it; `common/`
+//! holds what several components share.
+
+pub mod common;
 
 use crate::component::Registration;
 
