@@ -4,10 +4,11 @@
 //! holds what several components share.
 
 pub mod common;
+pub mod discovery;
 
 use crate::component::Registration;
 
 /// Add every implemented kind to the registry.
 pub fn register(kinds: &mut Vec<Registration>) {
-    let _ = kinds;
+    kinds.push(discovery::relabel::registration());
 }

@@ -154,9 +154,10 @@ impl Lifecycle {
             return;
         };
         running.cancel.cancel();
+        // The timer must be created inside the runtime, hence the async block.
         let waited = self
             .tokio
-            .block_on(tokio::time::timeout(STOP_DEADLINE, running.task));
+            .block_on(async { tokio::time::timeout(STOP_DEADLINE, running.task).await });
         if waited.is_err() {
             tracing::warn!(component = %id, "component did not stop within the deadline");
         }
