@@ -279,3 +279,11 @@ fn comments_inside_dotted_names_stay_there() {
         "rw = prometheus /* c */ .remote_write\ny  = a. /* c */ b\n"
     );
 }
+
+#[test]
+fn comments_around_assign_stay_on_their_side() {
+    assert_eq!(
+        format_stable("invalid/* c */= 20\ny = {a/* c */= 1, \"b\" = /* d */ 2}\n"),
+        "invalid /* c */ = 20\ny = {a /* c */ = 1, \"b\" = /* d */ 2}\n"
+    );
+}

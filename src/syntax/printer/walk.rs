@@ -67,8 +67,29 @@ fn fragment_positions(
 /// The offset of the `.` that follows `off` once blanks, line breaks and
 /// comments are skipped; `None` if something else comes first.
 fn dot_after(src: &[u8], off: usize) -> Option<usize> {
+    byte_after(src, off, b'.')
+}
+
+/// The offset of the `byte` that follows `off` once blanks, line breaks and
+/// comments are skipped; `None` if something else comes first.
+fn byte_after(src: &[u8], off: usize, byte: u8) -> Option<usize> {
     let off = skip_trivia(src, off)?;
-    (src.get(off) == Some(&b'.')).then_some(off)
+    (src.get(off) == Some(&byte)).then_some(off)
+}
+
+/// Writes the `=` after the name that ends at the inclusive position
+/// `name_end`. The AST does not record where the `=` is, so it is looked up
+/// in the source: a comment between the name and the `=` then stays before
+/// the `=`, and one after it stays after it, pass after pass.
+fn assign_after(p: &mut Printer<'_>, name_end: Pos) {
+    let at = (name_end != NO_POS)
+        .then(|| byte_after(p.src, name_end as usize + 1, b'='))
+        .flatten()
+        .and_then(|off| Pos::try_from(off).ok());
+    if let Some(at) = at {
+        p.at(at);
+    }
+    p.token(Token::Assign);
 }
 
 /// Skips blanks, line breaks and comments from `off`.
@@ -120,7 +141,7 @@ fn stmt(p: &mut Printer<'_>, s: &Stmt) {
             p.at(a.name.pos);
             p.ident(&a.name.name);
             p.ws(Ws::VTab);
-            p.token(Token::Assign);
+            assign_after(p, a.name.end_pos());
             p.ws(Ws::Blank);
             expr(p, &a.value);
         }
@@ -326,7 +347,7 @@ fn object(p: &mut Printer<'_>, fields: &[ObjectField], lcurly: Pos, rcurly: Pos)
             p.ident(&field.name.name);
         }
         p.ws(Ws::VTab);
-        p.token(Token::Assign);
+        assign_after(p, field_name_end(field));
         p.ws(Ws::Blank);
         let mark = p.mark();
         expr(p, &field.value);
@@ -342,6 +363,16 @@ fn object(p: &mut Printer<'_>, fields: &[ObjectField], lcurly: Pos, rcurly: Pos)
     p.ws(Ws::Unindent);
     p.at(rcurly);
     p.token(Token::RCurly);
+}
+
+/// Inclusive end of an object field's name as written in the source.
+fn field_name_end(field: &ObjectField) -> Pos {
+    if field.quoted && field.name.pos != NO_POS {
+        // The name is stored without its quotes.
+        field.name.pos + field.name.name.len() as Pos + 1
+    } else {
+        field.name.end_pos()
+    }
 }
 
 fn call(p: &mut Printer<'_>, callee: &Expr, args: &[Expr], lparen: Pos, rparen: Pos) {
