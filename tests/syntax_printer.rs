@@ -287,3 +287,8 @@ fn comments_around_assign_stay_on_their_side() {
         "invalid /* c */ = 20\ny = {a /* c */ = 1, \"b\" = /* d */ 2}\n"
     );
 }
+
+#[test]
+fn call_without_arguments_gets_no_trailing_comma() {
+    assert_eq!(format_stable("x = f(\n\n)\n"), "x = f()\n");
+}

@@ -396,7 +396,9 @@ fn call(p: &mut Printer<'_>, callee: &Expr, args: &[Expr], lparen: Pos, rparen: 
             p.ws(Ws::Unindent);
         }
     }
-    if different_lines(p, prev, rparen) {
+    // A trailing comma when `)` is on a line of its own; Alloy adds it even
+    // without arguments, which gives `f(,` and does not parse.
+    if !args.is_empty() && different_lines(p, prev, rparen) {
         p.token(Token::Comma);
         p.ws(Ws::Formfeed);
     }
