@@ -167,6 +167,9 @@ async fn ready_follows_first_load() {
         .to_str()
         .unwrap()
         .starts_with("text/plain"));
+    let a = request(r.addr, Method::HEAD, "/-/ready", "").await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.body, "", "HEAD answers carry no body");
     stop(r).await;
 }
 
