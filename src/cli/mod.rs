@@ -7,6 +7,7 @@
 //! binary.
 
 pub mod fmt;
+pub mod run;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ pub enum Command {
     /// Format a configuration file as `alloy fmt` does.
     #[command(visible_alias = "format")]
     Fmt(fmt::FmtArgs),
+    /// Run a configuration until stopped, reloading it on SIGHUP or `/-/reload`.
+    Run(run::RunArgs),
     /// Check configuration files without running them, as `alloy validate` does.
     Validate(validate::ValidateArgs),
 }
@@ -36,6 +39,10 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Fmt(args) => fmt::run(&args),
         Command::Validate(args) => validate::run_args(&args),
+        Command::Run(args) => {
+            init_logging();
+            run::run(&args)
+        }
 
     }
 }

@@ -75,14 +75,17 @@ async fn run_async(args: &RunArgs) -> ExitCode {
     }
 
     let stop = CancellationToken::new();
-    let server = match crate::server::start(&args.listen_addr, controller.clone(), stop.clone()).await {
-        Ok(server) => server,
+    let listener = match crate::server::bind(&args.listen_addr).await {
+        Ok(listener) => listener,
         Err(e) => {
             eprintln!("Error: {e}");
             shutdown(controller).await;
             return ExitCode::FAILURE;
         }
     };
+    tracing::info!(addr = %args.listen_addr, "HTTP server listening");
+    let view: Arc<dyn crate::server::Controller> = controller.clone();
+    let server = tokio::spawn(crate::server::serve(listener, view, stop.clone()));
 
     wait_for_signals(&controller).await;
     stop.cancel();

@@ -10,6 +10,7 @@
 mod engine;
 mod lifecycle;
 pub mod state;
+mod view;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -97,8 +98,9 @@ impl Runtime {
     /// Read, check and install the configuration (first load or reload).
     pub async fn reload(&self) -> Result<(), ReloadError> {
         let result = self.reload_inner().await;
-        self.shared
-            .record_load(!matches!(result, Err(ReloadError::Rejected(_))) && result.is_ok());
+        let ok = result.is_ok();
+        self.shared.record_load(ok);
+        crate::metrics::config().record_load(ok);
         result
     }
 
