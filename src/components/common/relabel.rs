@@ -199,8 +199,8 @@ enum Shape {
     NonEmpty { group: bool },
     /// A plain string (also written `^lit$`).
     Literal(String),
-    /// `a|b|c` of plain strings.
-    Alternation(Vec<String>),
+    /// `a|b|c` of plain strings, or `(a|b|c)` (`group`: group 1 = all).
+    Alternation { alts: Vec<String>, group: bool },
     /// `lit.*`, `lit.+`, `lit(.*)`, `lit(.+)`.
     Prefix {
         prefix: String,
@@ -254,7 +254,18 @@ impl Shape {
             return Shape::Literal(inner.to_string());
         }
         if inner.contains('|') && inner.split('|').all(is_plain) {
-            return Shape::Alternation(inner.split('|').map(str::to_string).collect());
+            return Shape::Alternation {
+                alts: inner.split('|').map(str::to_string).collect(),
+                group: false,
+            };
+        }
+        if let Some(body) = pattern.strip_prefix('(').and_then(|p| p.strip_suffix(')')) {
+            if body.split('|').all(is_plain) {
+                return Shape::Alternation {
+                    alts: body.split('|').map(str::to_string).collect(),
+                    group: true,
+                };
+            }
         }
         for (tail, nonempty_rest, group) in [
             (".*", false, false),
@@ -327,7 +338,7 @@ impl Regexp {
             Shape::Any { .. } => true,
             Shape::NonEmpty { .. } => !s.is_empty(),
             Shape::Literal(l) => s == l,
-            Shape::Alternation(alts) => alts.iter().any(|a| a == s),
+            Shape::Alternation { alts, .. } => alts.iter().any(|a| a == s),
             Shape::Prefix {
                 prefix,
                 nonempty_rest,
@@ -369,7 +380,15 @@ impl Regexp {
                 }
                 true
             }
-            Shape::Literal(_) | Shape::Alternation(_) | Shape::Suffix(_) => {
+            Shape::Alternation { group: true, .. } => {
+                if !self.is_match(s) {
+                    return false;
+                }
+                groups.push(whole);
+                groups.push(whole);
+                true
+            }
+            Shape::Literal(_) | Shape::Alternation { group: false, .. } | Shape::Suffix(_) => {
                 if !self.is_match(s) {
                     return false;
                 }
@@ -1180,7 +1199,12 @@ fn apply<L: LabelSet>(rule: &Rule, index: usize, labels: &mut L, scratch: &mut S
         Action::DropEqual => labels.get(&rule.target_label).unwrap_or("") != val,
         Action::KeepEqual => labels.get(&rule.target_label).unwrap_or("") == val,
         Action::Replace => {
-            if !re.captures(val, locs, groups) {
+            let templated = rule.target_label.contains('$') || rule.replacement.contains('$');
+            if templated {
+                if !re.captures(val, locs, groups) {
+                    return true;
+                }
+            } else if !re.is_match(val) {
                 return true;
             }
             let target_name: &str = if rule.target_label.contains('$') {
@@ -1303,6 +1327,9 @@ mod tests {
             "foo(.+)",
             ".*-metrics",
             "__meta_kubernetes_pod_label_(.+)",
+            "(foo|fo)",
+            "(foo)",
+            "()",
         ];
         let inputs = [
             "",
@@ -1340,7 +1367,15 @@ mod tests {
                 }
             }
         }
-        for p in ["f|o.*", "a\\.b", "(a)|b", "[ab]", "^a|b$x"] {
+        for p in [
+            "f|o.*",
+            "a\\.b",
+            "(a)|b",
+            "[ab]",
+            "^a|b$x",
+            "(a)(b)",
+            "(a|b)|(c)",
+        ] {
             let r = Regexp::new(p).expect("re");
             assert!(matches!(r.shape, Shape::General), "{p:?}");
         }
