@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use smelter::controller::runtime::{ComponentSnapshot, ReloadError, Runtime, RuntimeConfig};
 use smelter::controller::Stability;
 
-const CHAINS: usize = 10;
+const CHAINS: usize = 100;
 const CHAIN_LEN: usize = 90;
-const FAN: usize = 50;
+const FAN: usize = 1_000;
 
 /// `CHAINS` chains of `CHAIN_LEN` relabels, plus one root fanned out to `FAN`
 /// readers: 10 000 components. Each chain hop overwrites the `hop` label, so
@@ -62,7 +62,9 @@ fn start(dir: &Path) -> Runtime {
     .expect("runtime starts")
 }
 
-fn by_id(snapshots: Vec<ComponentSnapshot>) -> std::collections::BTreeMap<String, ComponentSnapshot> {
+fn by_id(
+    snapshots: Vec<ComponentSnapshot>,
+) -> std::collections::BTreeMap<String, ComponentSnapshot> {
     snapshots.into_iter().map(|c| (c.id.clone(), c)).collect()
 }
 
@@ -121,7 +123,9 @@ async fn a_change_recomputes_only_its_dependants() {
     .await;
     eprintln!("all running after {:?}", t0.elapsed());
     let before = quiesce(&rt).await;
-    assert!(before.values().all(|c| c.evaluations == 1 && c.updates == 1));
+    assert!(before
+        .values()
+        .all(|c| c.evaluations == 1 && c.updates == 1));
     assert!(chain_end_output(&rt, 7).contains(r#""hop" = "89""#));
 
     // Change hop 50 of chain 7: it and its successor are evaluated again and
@@ -175,12 +179,17 @@ async fn a_bad_reload_keeps_the_running_graph() {
     std::fs::write(dir.path().join("config.alloy"), good).unwrap();
     let rt = start(dir.path());
     rt.reload().await.expect("first load");
-    settle(&rt, "both to run", |s| s.len() == 2 && s.iter().all(|c| c.updates == 1)).await;
+    settle(&rt, "both to run", |s| {
+        s.len() == 2 && s.iter().all(|c| c.updates == 1)
+    })
+    .await;
     let before = quiesce(&rt).await;
 
     // A syntax error and a reference to a missing block: rejected whole.
-    let bad = good.replace("discovery.relabel.a.output", "discovery.relabel.missing.output")
-        + "oops {";
+    let bad = good.replace(
+        "discovery.relabel.a.output",
+        "discovery.relabel.missing.output",
+    ) + "oops {";
     std::fs::write(dir.path().join("config.alloy"), bad).unwrap();
     let err = rt.reload().await.expect_err("bad config is rejected");
     let ReloadError::Rejected(load) = &err else {
@@ -189,7 +198,10 @@ async fn a_bad_reload_keeps_the_running_graph() {
     let rendered = load.render();
     assert!(rendered.contains("config.alloy:"), "{rendered}");
     let after = quiesce(&rt).await;
-    assert_eq!(before.keys().collect::<Vec<_>>(), after.keys().collect::<Vec<_>>());
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
     for (id, c) in &after {
         assert_eq!(c.arguments, before[id].arguments);
         assert_eq!(c.updates, before[id].updates);
@@ -209,7 +221,11 @@ async fn a_bad_reload_keeps_the_running_graph() {
     let a = rt.shared().component("discovery.relabel.a").unwrap();
     assert_eq!(a.arguments, before["discovery.relabel.a"].arguments);
     assert_eq!(a.health.state, smelter::component::HealthState::Unhealthy);
-    assert!(a.health.message.starts_with("component evaluation failed"), "{}", a.health.message);
+    assert!(
+        a.health.message.starts_with("component evaluation failed"),
+        "{}",
+        a.health.message
+    );
 
     // Removing a component stops it and drops it from the graph.
     std::fs::write(

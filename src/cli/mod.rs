@@ -43,7 +43,6 @@ pub fn main() -> ExitCode {
             init_logging();
             run::run(&args)
         }
-
     }
 }
 

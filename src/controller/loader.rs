@@ -125,6 +125,12 @@ pub fn plan(sources: Sources, opts: &Options<'_>) -> Result<Plan, LoadError> {
             sources,
         });
     };
+    let mut deps_of: Vec<Vec<String>> = vec![Vec::new(); graph.nodes.len()];
+    for e in &graph.edges {
+        if let (Some(list), Some(to)) = (deps_of.get_mut(e.from), graph.nodes.get(e.to)) {
+            list.push(to.id.clone());
+        }
+    }
     let mut nodes = Vec::new();
     for (index, node) in graph.nodes.iter().enumerate() {
         let at = node.file.position(node.block.name_pos);
@@ -159,12 +165,7 @@ pub fn plan(sources: Sources, opts: &Options<'_>) -> Result<Plan, LoadError> {
             );
             continue;
         }
-        let mut deps: Vec<String> = graph
-            .edges
-            .iter()
-            .filter(|e| e.from == index)
-            .filter_map(|e| graph.nodes.get(e.to).map(|n| n.id.clone()))
-            .collect();
+        let mut deps = std::mem::take(&mut deps_of[index]);
         deps.sort();
         deps.dedup();
         let src = node.file.src();

@@ -146,7 +146,8 @@ impl fmt::Display for Position {
 pub struct SourceFile {
     name: Arc<str>,
     src: Arc<[u8]>,
-    line_starts: Vec<u32>,
+    /// Shared: every graph node keeps a handle on its file.
+    line_starts: Arc<[u32]>,
 }
 
 impl SourceFile {
@@ -162,7 +163,7 @@ impl SourceFile {
         SourceFile {
             name: name.into(),
             src,
-            line_starts,
+            line_starts: line_starts.into(),
         }
     }
 

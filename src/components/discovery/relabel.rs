@@ -88,13 +88,7 @@ impl Arguments {
         let output = Value::Array(
             self.output()
                 .into_iter()
-                .map(|t| {
-                    Value::Object(
-                        t.into_iter()
-                            .map(|(k, v)| (k, Value::String(v)))
-                            .collect(),
-                    )
-                })
+                .map(|t| Value::Object(t.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
                 .collect(),
         );
         let mut fields = BTreeMap::new();

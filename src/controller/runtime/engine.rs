@@ -258,7 +258,9 @@ impl Engine {
     }
 }
 
-fn write_nodes(shared: &SharedState) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, NodeState>> {
+fn write_nodes(
+    shared: &SharedState,
+) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, NodeState>> {
     match shared.nodes.write() {
         Ok(g) => g,
         Err(p) => p.into_inner(),

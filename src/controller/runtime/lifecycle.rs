@@ -17,8 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::state::NodeState;
 use crate::component::{
-    registry, BuildContext, ComponentError, Exports, ExportsChange, Health, HealthState,
-    RunContext,
+    registry, BuildContext, ComponentError, Exports, ExportsChange, Health, HealthState, RunContext,
 };
 use crate::syntax::Value;
 
@@ -170,5 +169,4 @@ impl Lifecycle {
             self.stop(&id);
         }
     }
-
 }

@@ -118,9 +118,10 @@ impl SharedState {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
+        let mut incoming = referenced_by_all(&nodes);
         nodes
             .iter()
-            .map(|(id, n)| n.snapshot(id, referenced_by(&nodes, id)))
+            .map(|(id, n)| n.snapshot(id, incoming.remove(id.as_str()).unwrap_or_default()))
             .collect()
     }
 
@@ -134,6 +135,17 @@ impl SharedState {
             .get(id)
             .map(|n| n.snapshot(id, referenced_by(&nodes, id)))
     }
+}
+
+/// Every node's incoming references, in one pass over the edges.
+fn referenced_by_all(nodes: &BTreeMap<String, NodeState>) -> BTreeMap<&str, Vec<String>> {
+    let mut incoming: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (id, n) in nodes {
+        for to in &n.references_to {
+            incoming.entry(to.as_str()).or_default().push(id.clone());
+        }
+    }
+    incoming
 }
 
 fn referenced_by(nodes: &BTreeMap<String, NodeState>, id: &str) -> Vec<String> {
