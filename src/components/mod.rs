@@ -2,9 +2,14 @@
 //! `discovery/`, `prometheus/`, …), each component in a file named as Alloy
 //! names it. `common/` holds what several components share.
 
+pub mod discovery;
+pub mod local;
+
 use crate::component::Registration;
 
 /// Add every implemented kind to the registry.
 pub fn register(kinds: &mut Vec<Registration>) {
-    let _ = kinds;
+    kinds.push(local::file::registration());
+    kinds.push(discovery::file::registration());
+    kinds.push(discovery::http::registration());
 }
