@@ -343,6 +343,10 @@ async fn handle(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    if path == "/hang" {
+        // Never answers within any test's patience.
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
     let reply = {
         let mut s = state.lock().expect("lock");
         s.seen_auth.push((path.clone(), auth));
@@ -576,6 +580,30 @@ async fn http_arguments_apply_without_restart_with_auth_and_redirects() {
             ("/two".to_string(), Some("Basic dTpw".to_string())),
         ]
     );
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn http_new_arguments_abandon_a_hanging_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = Shared::default();
+    set(&state, "/one", json(r#"[{"targets": ["one:1"]}]"#));
+    let addr = serve(state.clone()).await;
+    let hang = format!("http://{addr}/hang");
+    let one = format!("http://{addr}/one");
+    let mut run = start("discovery.http", dir.path(), http_args(&hang, "1h", vec![]));
+    run.wait_targets(&list(vec![])).await;
+    // Let the request reach the server, then move the component elsewhere.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    run.args.send_replace(http_args(&one, "1h", vec![]));
+    run.wait_targets(&list(vec![target(&[
+        ("__address__", "one:1"),
+        ("__meta_url", &one),
+    ])]))
+    .await;
+    // A hanging request does not delay cancellation either.
+    run.args.send_replace(http_args(&hang, "1h", vec![]));
+    tokio::time::sleep(Duration::from_millis(100)).await;
     run.stop().await;
 }
 

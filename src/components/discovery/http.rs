@@ -23,7 +23,7 @@
 //! `enable_http2` is accepted and has no effect (HTTP/1.1 only).
 //!
 //! New arguments apply at once while running: a new URL or interval
-//! re-fetches immediately.
+//! re-fetches immediately, abandoning a request still in flight.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -488,12 +488,24 @@ impl HttpSd {
                     }
                 }
                 _ = sleep_until(next) => {
-                    // A fetch in flight is abandoned on cancel.
-                    tokio::select! {
+                    // A fetch in flight is abandoned on cancel, and on new
+                    // arguments (which are then applied and fetched at once).
+                    let fetched = tokio::select! {
                         _ = cancel.cancelled() => break,
-                        _ = self.refresh() => {}
+                        changed = args.changed(), if args_open => {
+                            if changed.is_err() {
+                                args_open = false;
+                            }
+                            false
+                        }
+                        _ = self.refresh() => true,
+                    };
+                    if fetched {
+                        next = Instant::now() + self.args.refresh_interval;
+                    } else if args_open {
+                        let latest = args.borrow_and_update().clone();
+                        self.apply(&latest);
                     }
-                    next = Instant::now() + self.args.refresh_interval;
                 }
             }
         }
