@@ -2,10 +2,13 @@
 //!
 //! `.alloy` text enters through [`syntax`] (parse, evaluate, format), becomes a
 //! component graph in [`controller`], and is driven from the command line in
-//! [`cli`]. See `DESIGN.md` in `../shared` for the whole data flow.
+//! [`cli`]; [`server`] shows the running graph over HTTP and exposes the
+//! process's own [`metrics`]. See `DESIGN.md` in `../shared` for the whole data flow.
 
 pub mod cli;
 pub mod component;
 pub mod components;
 pub mod controller;
+pub mod metrics;
+pub mod server;
 pub mod syntax;

@@ -204,3 +204,91 @@ fn formatting_full_configs_is_idempotent_and_keeps_meaning() {
     );
     assert!(checked > 600, "only {checked} full configs found");
 }
+
+/// Formats `src`, checks that the output parses to the same meaning and is a
+/// fixed point of the formatter, and returns it.
+fn format_stable(src: &str) -> String {
+    let original = parse("input", src);
+    let once = format_file(&original, src.as_bytes());
+    let reparsed = parse("formatted", &once);
+    assert_eq!(meaning(&reparsed), meaning(&original), "meaning of {src:?}");
+    let twice = format_file(&reparsed, once.as_bytes());
+    assert_eq!(twice, once, "formatting {src:?} again changed it");
+    once
+}
+
+// Regressions found by `examples/fuzz_syntax.rs`.
+
+#[test]
+fn statements_joined_onto_one_line_stay_aligned() {
+    // Whether a statement or field ends the alignment section depends on the
+    // lines it takes in the output, not in the source.
+    assert_eq!(
+        format_stable("b {\n  input = argument.\ninput.value\n  lag = \"1ms\"\n}\n"),
+        "b {\n\tinput = argument.input.value\n\tlag   = \"1ms\"\n}\n"
+    );
+    assert_eq!(
+        format_stable("x = {\n  input = a.\nb,\n  lag = 1,\n}\n"),
+        "x = {\n\tinput = a.b,\n\tlag   = 1,\n}\n"
+    );
+    assert_eq!(
+        format_stable("endpoint = \n`u`\nauth = 1\n"),
+        "endpoint = `u`\nauth     = 1\n"
+    );
+}
+
+#[test]
+fn raw_strings_are_printed_verbatim() {
+    // Tabs at the start of continuation lines are neither aligned nor
+    // re-indented, trailing blanks are kept.
+    let src = "b {\n\tsource   = \"output\"\n\ttemplate = `{{ x = {\n\t\t\t\ty = 1,  \n\t\t\t}\n\t}}`\n}\n";
+    assert_eq!(format_stable(src), src);
+}
+
+#[test]
+fn control_bytes_in_strings_are_printed_verbatim() {
+    for ctl in ["\x0c", "\r", "\x0b", "\t"] {
+        let src = format!("b {{\n\turl = \"<URL{ctl}>\"\n\tx   = env(\"A{ctl}B\")\n}}\n");
+        assert_eq!(format_stable(&src), src, "{ctl:?}");
+    }
+    // Also in comments.
+    let src = "// a\x0c // b\nx = 1\n";
+    assert_eq!(format_stable(src), src);
+}
+
+#[test]
+fn quoted_object_keys_are_printed_verbatim() {
+    // Alloy keeps the text between the quotes as the key, escapes and all.
+    let src = "x = [{\"\\x7f_a\" = 1, \"b\x7f\tc\" = 2, \"d\\\"e\" = 3}]\n";
+    assert_eq!(format_stable(src), src);
+}
+
+#[test]
+fn comments_inside_dotted_names_stay_there() {
+    // A line break is allowed after a dot, not between the name and `{`.
+    assert_eq!(
+        format_stable("b {\n  a.\n  // c\n  // d\n  b {\n    x = 1\n  }\n}\n"),
+        "b {\n\ta.\n\t// c\n\t// d\n\tb {\n\t\tx = 1\n\t}\n}\n"
+    );
+    assert_eq!(
+        format_stable("x = a.\n// c\nb + 1\n"),
+        "x = a.\n// c\nb + 1\n"
+    );
+    assert_eq!(
+        format_stable("rw = prometheus/* c */.remote_write\ny = a./* c */b\n"),
+        "rw = prometheus /* c */ .remote_write\ny  = a. /* c */ b\n"
+    );
+}
+
+#[test]
+fn comments_around_assign_stay_on_their_side() {
+    assert_eq!(
+        format_stable("invalid/* c */= 20\ny = {a/* c */= 1, \"b\" = /* d */ 2}\n"),
+        "invalid /* c */ = 20\ny = {a /* c */ = 1, \"b\" = /* d */ 2}\n"
+    );
+}
+
+#[test]
+fn call_without_arguments_gets_no_trailing_comma() {
+    assert_eq!(format_stable("x = f(\n\n)\n"), "x = f()\n");
+}

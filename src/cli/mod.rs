@@ -7,6 +7,7 @@
 //! binary.
 
 pub mod fmt;
+pub mod run;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ pub enum Command {
     /// Format a configuration file as `alloy fmt` does.
     #[command(visible_alias = "format")]
     Fmt(fmt::FmtArgs),
+    /// Run a configuration until stopped, reloading it on SIGHUP or `/-/reload`.
+    Run(run::RunArgs),
     /// Check configuration files without running them, as `alloy validate` does.
     Validate(validate::ValidateArgs),
 }
@@ -36,5 +39,20 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Fmt(args) => fmt::run(&args),
         Command::Validate(args) => validate::run_args(&args),
+        Command::Run(args) => {
+            init_logging();
+            run::run(&args)
+        }
+
     }
+}
+
+/// Logs go to stderr through `tracing`; `RUST_LOG` filters them (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -4,13 +4,13 @@
 //! sorted), runs the controller's static validator and prints the
 //! diagnostics the way `alloy validate` does, followed by any suggestions.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::controller::loader::read_sources;
 use crate::controller::{check, Options, Stability};
 use crate::syntax::diag;
 
@@ -29,7 +29,7 @@ pub struct ValidateArgs {
     pub community_components: bool,
 }
 
-fn parse_stability(s: &str) -> Result<Stability, String> {
+pub(crate) fn parse_stability(s: &str) -> Result<Stability, String> {
     match s {
         "experimental" => Ok(Stability::Experimental),
         "public-preview" => Ok(Stability::PublicPreview),
@@ -61,10 +61,10 @@ pub fn run(paths: &[PathBuf]) -> i32 {
 
 /// [`run`] with explicit options (stability level, registry).
 pub fn run_with(paths: &[PathBuf], opts: &Options<'_>) -> i32 {
-    let sources = match load(paths) {
+    let sources = match read_sources(paths) {
         Ok(s) => s,
-        Err(msg) => {
-            eprintln!("Error: {msg}");
+        Err(e) => {
+            eprintln!("{}", e.render());
             return 1;
         }
     };
@@ -89,31 +89,4 @@ pub fn run_with(paths: &[PathBuf], opts: &Options<'_>) -> i32 {
         }
     }
     1
-}
-
-/// Read every file; a directory contributes its `*.alloy` files, sorted.
-fn load(paths: &[PathBuf]) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let mut out = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let entries = fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let mut files: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "alloy"))
-                .collect();
-            files.sort();
-            for f in files {
-                out.push(read(&f)?);
-            }
-        } else {
-            out.push(read(path)?);
-        }
-    }
-    Ok(out)
-}
-
-fn read(path: &Path) -> Result<(String, Vec<u8>), String> {
-    let bytes = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok((path.display().to_string(), bytes))
 }

@@ -9,8 +9,10 @@
 pub mod alloy_components;
 pub mod arguments;
 pub mod graph;
+pub mod loader;
 pub mod refs;
 pub mod registry;
+pub mod runtime;
 pub mod schema;
 pub mod validate;
 

@@ -9,9 +9,12 @@
 //! is one object `{"__address__" = "host:port", <group labels>…}`, where the
 //! target's own `__address__` wins over a group label of the same name (as
 //! Prometheus merges a target with its group's labels).
+//!
+//! `discovery.relabel` (in `relabel.rs`) rewrites such target lists.
 
 pub mod file;
 pub mod http;
+pub mod relabel;
 
 use std::collections::BTreeMap;
 

@@ -34,7 +34,7 @@ use super::token::{Pos, SourceFile, Token, NO_POS};
 /// `src` must be the text `file` was parsed from (positions refer to it).
 pub fn format_file(file: &ast::File, src: &[u8]) -> String {
     let lines = LineIndex::new(src);
-    let mut p = Printer::new(&lines, &file.comments);
+    let mut p = Printer::new(&lines, src, &file.comments);
     walk::file(&mut p, file);
     let mut out = p.finish();
     out.push('\n');
@@ -154,6 +154,9 @@ const MAX_NEWLINES: i64 = 2;
 
 struct Printer<'a> {
     lines: &'a LineIndex,
+    /// The source text, for the few layout decisions the AST does not record
+    /// (where the fragments of a dotted block name are).
+    src: &'a [u8],
     output: Vec<u8>,
     indent: usize,
     last_tok: Last,
@@ -169,14 +172,18 @@ struct Printer<'a> {
     pos: Position,
     /// Source position just after the last text written.
     last: Position,
-    /// Position in the output (only the column is consulted).
+    /// Position in the output (the column decides indentation; the line
+    /// measures how many lines a node takes in the output).
     out: Position,
+    /// Output line on which each token written so far starts.
+    token_lines: Vec<i64>,
 }
 
 impl<'a> Printer<'a> {
-    fn new(lines: &'a LineIndex, comments: &'a [CommentGroup]) -> Self {
+    fn new(lines: &'a LineIndex, src: &'a [u8], comments: &'a [CommentGroup]) -> Self {
         let mut p = Printer {
             lines,
+            src,
             output: Vec::new(),
             indent: 0,
             last_tok: Last::Whitespace,
@@ -187,6 +194,7 @@ impl<'a> Printer<'a> {
             pos: Position::START,
             last: Position::NONE,
             out: Position::START,
+            token_lines: Vec::new(),
         };
         p.load_comment();
         p
@@ -247,7 +255,29 @@ impl<'a> Printer<'a> {
             LitKind::Null => Token::Null,
         };
         self.last_tok = Last::Tok(tok);
-        self.text(raw);
+        // String literals are written verbatim: escaped from the tabwriter so
+        // that tabs, form feeds and line breaks inside them are neither
+        // aligned, indented, trimmed nor turned into newlines.
+        let next = self.pos;
+        self.flush(next, false);
+        self.token_lines.push(self.out.line);
+        self.write_string(next, raw, tok == Token::String);
+    }
+
+    /// A mark to pass to [`Printer::output_lines`] after writing a node.
+    fn mark(&self) -> usize {
+        self.token_lines.len()
+    }
+
+    /// How many output lines the tokens written since `mark` span (0 when
+    /// none were written). Layout decisions that depend on whether a node
+    /// is on one line use this rather than the source, so that formatting
+    /// the output again takes the same decisions.
+    fn output_lines(&self, mark: usize) -> i64 {
+        match self.token_lines.get(mark) {
+            Some(&start) => self.out.line - start + 1,
+            None => 0,
+        }
     }
 
     fn token(&mut self, tok: Token) {
@@ -269,6 +299,7 @@ impl<'a> Printer<'a> {
         let next = self.pos;
         let eof = false;
         self.flush(next, eof);
+        self.token_lines.push(self.out.line);
         self.write_string(next, data, false);
     }
 
@@ -395,15 +426,15 @@ impl<'a> Printer<'a> {
             self.output.push(tabwriter::ESCAPE);
         }
 
+        // Text (comments, literals) only ever breaks lines with `\n`: that is
+        // what the source's line numbers count, and a form feed inside it is
+        // escaped from the tabwriter, so it does not end an output line.
         let bytes = s.as_bytes();
         let len = bytes.len() as i64;
-        let breaks = bytes.iter().filter(|&&b| b == b'\n' || b == 0x0c).count() as i64;
+        let breaks = bytes.iter().filter(|&&b| b == b'\n').count() as i64;
         self.pos.offset += len;
         if breaks > 0 {
-            let last_break = bytes
-                .iter()
-                .rposition(|&b| b == b'\n' || b == 0x0c)
-                .unwrap_or(0) as i64;
+            let last_break = bytes.iter().rposition(|&b| b == b'\n').unwrap_or(0) as i64;
             self.pos.line += breaks;
             self.out.line += breaks;
             self.pos.column = len - last_break;

@@ -5,7 +5,7 @@
 
 use super::{go_quote, Printer, Ws};
 use crate::syntax::ast::{Expr, File, LitKind, ObjectField, Stmt, UnaryOp};
-use crate::syntax::token::{Pos, Token};
+use crate::syntax::token::{Pos, Token, NO_POS};
 
 pub(super) fn file(p: &mut Printer<'_>, f: &File) {
     stmts(p, &f.body);
@@ -19,8 +19,95 @@ fn different_lines(p: &Printer<'_>, a: Pos, b: Pos) -> bool {
     line(p, a) != line(p, b)
 }
 
-fn span_lines(p: &Printer<'_>, start: Pos, end: Pos) -> i64 {
-    line(p, end) - line(p, start) + 1
+/// Writes a block's dotted name. Its fragments may be on different lines with
+/// comments between them (`a.\n// c\nb { }`); each is written at its source
+/// position so that such comments stay inside the name, where line breaks are
+/// allowed, instead of landing between the name and the `{`.
+fn block_name(p: &mut Printer<'_>, name: &[compact_str::CompactString], start: Pos) {
+    match fragment_positions(p.src, name, start) {
+        Some(positions) => {
+            for (i, (frag, pos)) in name.iter().zip(positions).enumerate() {
+                if i > 0 {
+                    p.token(Token::Dot);
+                }
+                p.at(pos);
+                p.ident(frag);
+            }
+        }
+        None => {
+            p.at(start);
+            p.ident(&name.join("."));
+        }
+    }
+}
+
+/// Source positions of the fragments of a dotted name starting at `start`;
+/// `None` if the source does not hold the name there.
+fn fragment_positions(
+    src: &[u8],
+    name: &[compact_str::CompactString],
+    start: Pos,
+) -> Option<Vec<Pos>> {
+    let mut positions = Vec::with_capacity(name.len());
+    let mut off = usize::try_from(start).ok()?;
+    for (i, frag) in name.iter().enumerate() {
+        if i > 0 {
+            off = dot_after(src, off)? + 1;
+            off = skip_trivia(src, off)?;
+        }
+        if !src.get(off..)?.starts_with(frag.as_bytes()) {
+            return None;
+        }
+        positions.push(Pos::try_from(off).ok()?);
+        off += frag.len();
+    }
+    Some(positions)
+}
+
+/// The offset of the `.` that follows `off` once blanks, line breaks and
+/// comments are skipped; `None` if something else comes first.
+fn dot_after(src: &[u8], off: usize) -> Option<usize> {
+    byte_after(src, off, b'.')
+}
+
+/// The offset of the `byte` that follows `off` once blanks, line breaks and
+/// comments are skipped; `None` if something else comes first.
+fn byte_after(src: &[u8], off: usize, byte: u8) -> Option<usize> {
+    let off = skip_trivia(src, off)?;
+    (src.get(off) == Some(&byte)).then_some(off)
+}
+
+/// Writes the `=` after the name that ends at the inclusive position
+/// `name_end`. The AST does not record where the `=` is, so it is looked up
+/// in the source: a comment between the name and the `=` then stays before
+/// the `=`, and one after it stays after it, pass after pass.
+fn assign_after(p: &mut Printer<'_>, name_end: Pos) {
+    let at = (name_end != NO_POS)
+        .then(|| byte_after(p.src, name_end as usize + 1, b'='))
+        .flatten()
+        .and_then(|off| Pos::try_from(off).ok());
+    if let Some(at) = at {
+        p.at(at);
+    }
+    p.token(Token::Assign);
+}
+
+/// Skips blanks, line breaks and comments from `off`.
+fn skip_trivia(src: &[u8], mut off: usize) -> Option<usize> {
+    loop {
+        let rest = src.get(off..)?;
+        match rest.first() {
+            Some(b' ' | b'\t' | b'\r' | b'\n') => off += 1,
+            Some(b'/') if rest.get(1) == Some(&b'/') => {
+                off += rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+            }
+            Some(b'/') if rest.get(1) == Some(&b'*') => {
+                let end = rest.windows(2).skip(2).position(|w| w == b"*/")?;
+                off += end + 4;
+            }
+            _ => return Some(off),
+        }
+    }
 }
 
 fn stmts(p: &mut Printer<'_>, body: &[Stmt]) {
@@ -34,9 +121,13 @@ fn stmts(p: &mut Printer<'_>, body: &[Stmt]) {
                 p.ws(Ws::Formfeed);
             }
         }
+        let mark = p.mark();
         stmt(p, s);
         // A statement spanning several lines ends its alignment section.
-        if span_lines(p, s.start_pos(), s.end_pos()) > 1 {
+        // Alloy asks the source; the output is asked here, as the two differ
+        // when the statement is joined onto one line (`a.\nb`), and the
+        // decision must be the same when the output is formatted again.
+        if p.output_lines(mark) > 1 {
             p.ws(Ws::Formfeed);
         } else {
             p.ws(Ws::Newline);
@@ -50,13 +141,12 @@ fn stmt(p: &mut Printer<'_>, s: &Stmt) {
             p.at(a.name.pos);
             p.ident(&a.name.name);
             p.ws(Ws::VTab);
-            p.token(Token::Assign);
+            assign_after(p, a.name.end_pos());
             p.ws(Ws::Blank);
             expr(p, &a.value);
         }
         Stmt::Block(b) => {
-            p.at(b.name_pos);
-            p.ident(&b.full_name());
+            block_name(p, &b.name, b.name_pos);
             if !b.label.is_empty() {
                 p.ws(Ws::Blank);
                 p.at(b.label_pos);
@@ -101,7 +191,20 @@ fn expr(p: &mut Printer<'_>, e: &Expr) {
         } => object(p, fields, *lcurly, *rcurly),
         Expr::Access { value, name } => {
             expr(p, value);
+            // A comment between the value and the dot stays before the dot,
+            // one after it stays after it.
+            let end = value.end_pos();
+            let dot = (end != NO_POS)
+                .then(|| dot_after(p.src, end as usize + 1))
+                .flatten()
+                .and_then(|off| Pos::try_from(off).ok());
+            if let Some(dot) = dot {
+                p.at(dot);
+            }
             p.token(Token::Dot);
+            // Comments between the dot and the name (`a.\n// c\nb`) must be
+            // written before the name, where a line break is allowed.
+            p.at(name.pos);
             p.ident(&name.name);
         }
         Expr::Index {
@@ -144,9 +247,15 @@ fn expr(p: &mut Printer<'_>, e: &Expr) {
             p.ws(Ws::Blank);
             expr(p, right);
         }
-        Expr::Paren { inner, .. } => {
+        Expr::Paren {
+            inner,
+            lparen,
+            rparen,
+        } => {
+            p.at(*lparen);
             p.token(Token::LParen);
             expr(p, inner);
+            p.at(*rparen);
             p.token(Token::RParen);
         }
     }
@@ -211,14 +320,12 @@ fn object(p: &mut Printer<'_>, fields: &[ObjectField], lcurly: Pos, rcurly: Pos)
     p.token(Token::LCurly);
     p.ws(Ws::Indent);
     let mut prev = lcurly;
+    let mut prev_value_lines = 0;
     for (i, field) in fields.iter().enumerate() {
         if different_lines(p, prev, field.name.pos) {
             // Keep `=` aligned with the previous field unless that one
-            // spanned several lines.
-            let prev_single_line = i > 0 && {
-                let v = &fields[i - 1].value;
-                span_lines(p, v.start_pos(), v.end_pos()) == 1
-            };
+            // spanned several lines (in the output, as for statements).
+            let prev_single_line = i > 0 && prev_value_lines == 1;
             p.ws(if prev_single_line {
                 Ws::Newline
             } else {
@@ -230,14 +337,21 @@ fn object(p: &mut Printer<'_>, fields: &[ObjectField], lcurly: Pos, rcurly: Pos)
         prev = field.name.end_pos();
         p.at(field.name.pos);
         if field.quoted {
-            p.literal(LitKind::String, &go_quote(&field.name.name));
+            // The parser keeps the key's text between the quotes as it is,
+            // escapes and all (as Alloy does), so it is quoted back as it is:
+            // `%q` would escape its backslashes and control bytes again, and
+            // every pass would change the key.
+            let quoted = format!("\"{}\"", field.name.name);
+            p.literal(LitKind::String, &quoted);
         } else {
             p.ident(&field.name.name);
         }
         p.ws(Ws::VTab);
-        p.token(Token::Assign);
+        assign_after(p, field_name_end(field));
         p.ws(Ws::Blank);
+        let mark = p.mark();
         expr(p, &field.value);
+        prev_value_lines = p.output_lines(mark);
         if i + 1 < fields.len() {
             p.token(Token::Comma);
         }
@@ -251,8 +365,19 @@ fn object(p: &mut Printer<'_>, fields: &[ObjectField], lcurly: Pos, rcurly: Pos)
     p.token(Token::RCurly);
 }
 
+/// Inclusive end of an object field's name as written in the source.
+fn field_name_end(field: &ObjectField) -> Pos {
+    if field.quoted && field.name.pos != NO_POS {
+        // The name is stored without its quotes.
+        field.name.pos + field.name.name.len() as Pos + 1
+    } else {
+        field.name.end_pos()
+    }
+}
+
 fn call(p: &mut Printer<'_>, callee: &Expr, args: &[Expr], lparen: Pos, rparen: Pos) {
     expr(p, callee);
+    p.at(lparen);
     p.token(Token::LParen);
     let mut prev = lparen;
     for (i, arg) in args.iter().enumerate() {
@@ -271,9 +396,12 @@ fn call(p: &mut Printer<'_>, callee: &Expr, args: &[Expr], lparen: Pos, rparen: 
             p.ws(Ws::Unindent);
         }
     }
-    if different_lines(p, prev, rparen) {
+    // A trailing comma when `)` is on a line of its own; Alloy adds it even
+    // without arguments, which gives `f(,` and does not parse.
+    if !args.is_empty() && different_lines(p, prev, rparen) {
         p.token(Token::Comma);
         p.ws(Ws::Formfeed);
     }
+    p.at(rparen);
     p.token(Token::RParen);
 }

@@ -1,0 +1,193 @@
+//! The loader: configuration files in, a plan of component nodes out.
+//!
+//! `smelter run` and every reload come through here: read the files (a
+//! directory means its top-level `*.alloy` files, sorted by name, as Alloy
+//! does), run the same static checks as `smelter validate`, and reduce the
+//! graph to what the runtime drives — component nodes with their blocks and the
+//! nodes they reference. Any error rejects the whole load, so a bad reload
+//! leaves the running graph as it was.
+
+use std::collections::hash_map::DefaultHasher;
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::graph::NodeKind;
+use super::validate::{check, Options};
+use crate::component::registry;
+use crate::syntax::ast::BlockStmt;
+use crate::syntax::{diag, Diagnostic, Diagnostics, SourceFile};
+
+/// Files as (display name, bytes).
+pub type Sources = Vec<(String, Vec<u8>)>;
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("reading config path {path:?}: {message}")]
+    Read { path: String, message: String },
+    #[error("no .alloy files in {0:?}")]
+    Empty(String),
+    /// Parse or graph errors, with the sources to render them against.
+    #[error("{diagnostics}")]
+    Invalid {
+        diagnostics: Diagnostics,
+        sources: Sources,
+    },
+}
+
+impl LoadError {
+    /// The pretty form (numbered lines, `^^^`), as `smelter run` prints it.
+    pub fn render(&self) -> String {
+        match self {
+            LoadError::Invalid {
+                diagnostics,
+                sources,
+            } => diag::render(diagnostics, |name| {
+                sources
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, src)| src.as_slice())
+            }),
+            other => format!("Error: {other}"),
+        }
+    }
+}
+
+/// Read every file; a directory contributes its top-level `*.alloy` files, sorted.
+pub fn read_sources(paths: &[PathBuf]) -> Result<Sources, LoadError> {
+    let mut out = Vec::new();
+    for path in paths {
+        let read_err = |e: std::io::Error| LoadError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = fs::read_dir(path)
+                .map_err(read_err)?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "alloy"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(LoadError::Empty(path.display().to_string()));
+            }
+            for f in files {
+                out.push(read_file(&f)?);
+            }
+        } else {
+            out.push(read_file(path)?);
+        }
+    }
+    Ok(out)
+}
+
+fn read_file(path: &Path) -> Result<(String, Vec<u8>), LoadError> {
+    let bytes = fs::read(path).map_err(|e| LoadError::Read {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    Ok((path.display().to_string(), bytes))
+}
+
+/// One component node the runtime drives.
+#[derive(Debug, Clone)]
+pub struct PlannedNode {
+    /// Node ID, e.g. `local.file.token`.
+    pub id: String,
+    /// Component kind, e.g. `local.file`.
+    pub kind: String,
+    pub label: String,
+    pub file: SourceFile,
+    pub block: Arc<BlockStmt>,
+    /// Hash of the file name and the block's source text: equal hashes mean
+    /// an unchanged block, wherever it moved in the file.
+    pub text_hash: u64,
+    /// IDs of the nodes this block references, sorted, without duplicates.
+    pub deps: Vec<String>,
+}
+
+/// What a valid configuration asks the runtime to run.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub nodes: Vec<PlannedNode>,
+}
+
+/// Check `sources` and plan the component nodes; all errors at once.
+pub fn plan(sources: Sources, opts: &Options<'_>) -> Result<Plan, LoadError> {
+    let validation = check(&sources, opts);
+    let mut diagnostics = validation.diagnostics;
+    let Some(graph) = validation.graph.filter(|_| !diagnostics.has_errors()) else {
+        return Err(LoadError::Invalid {
+            diagnostics,
+            sources,
+        });
+    };
+    let mut nodes = Vec::new();
+    for (index, node) in graph.nodes.iter().enumerate() {
+        let at = node.file.position(node.block.name_pos);
+        let header_end = node.file.position(node.block.lcurly);
+        match node.kind {
+            NodeKind::Component => {}
+            // `logging` and the services configure the process, not the
+            // pipeline; smelter reads its own flags for those for now.
+            NodeKind::Config if node.name == "logging" => continue,
+            NodeKind::Service => continue,
+            _ => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        at,
+                        format!("{} blocks are not supported by smelter run yet", node.name),
+                    )
+                    .with_end(header_end),
+                );
+                continue;
+            }
+        }
+        if registry::find(&node.name).is_none() {
+            diagnostics.push(
+                Diagnostic::error(
+                    at,
+                    format!(
+                        "component {:?} is not implemented by smelter yet",
+                        node.name
+                    ),
+                )
+                .with_end(header_end),
+            );
+            continue;
+        }
+        let mut deps: Vec<String> = graph
+            .edges
+            .iter()
+            .filter(|e| e.from == index)
+            .filter_map(|e| graph.nodes.get(e.to).map(|n| n.id.clone()))
+            .collect();
+        deps.sort();
+        deps.dedup();
+        let src = node.file.src();
+        let start = node.block.name_pos as usize;
+        let end = (node.block.rcurly as usize + 1).min(src.len());
+        let mut hasher = DefaultHasher::new();
+        node.file.name().hash(&mut hasher);
+        src.get(start..end).unwrap_or_default().hash(&mut hasher);
+        nodes.push(PlannedNode {
+            id: node.id.clone(),
+            kind: node.name.clone(),
+            label: node.label.clone(),
+            file: node.file.clone(),
+            block: Arc::new(node.block.clone()),
+            text_hash: hasher.finish(),
+            deps,
+        });
+    }
+    if diagnostics.has_errors() {
+        return Err(LoadError::Invalid {
+            diagnostics,
+            sources,
+        });
+    }
+    Ok(Plan { nodes })
+}

@@ -1,0 +1,174 @@
+//! Building, updating and stopping components as their arguments change.
+//!
+//! The control plane says *which* nodes have new arguments; this module acts on
+//! it, the way Alloy's builtin component node does: build on the first valid
+//! arguments, hand later ones to the running task (never a restart), keep the
+//! last good arguments when an evaluation or validation fails (and say so in
+//! the node's health), and on removal cancel the task and wait for it so that
+//! what it held (files, sockets) is released before the reload returns.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::runtime::Handle;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::state::NodeState;
+use crate::component::{
+    registry, BuildContext, ComponentError, Exports, ExportsChange, Health, HealthState,
+    RunContext,
+};
+use crate::syntax::Value;
+
+/// How long a stopping component may take before the runtime stops waiting.
+const STOP_DEADLINE: Duration = Duration::from_secs(10);
+
+struct Running {
+    cancel: CancellationToken,
+    args: watch::Sender<Value>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+pub(crate) struct Lifecycle {
+    tokio: Handle,
+    storage_path: PathBuf,
+    exports_tx: mpsc::UnboundedSender<ExportsChange>,
+    running: HashMap<String, Running>,
+}
+
+impl Lifecycle {
+    pub fn new(
+        tokio: Handle,
+        storage_path: PathBuf,
+        exports_tx: mpsc::UnboundedSender<ExportsChange>,
+    ) -> Self {
+        Lifecycle {
+            tokio,
+            storage_path,
+            exports_tx,
+            running: HashMap::new(),
+        }
+    }
+
+    /// New evaluated arguments for `id`: build it, or update it if they differ
+    /// from what it runs with. Returns whether the component was touched.
+    pub fn apply_args(&mut self, id: &str, node: &mut NodeState, args: Value) -> bool {
+        let Some(registration) = registry::find(&node.kind) else {
+            node.eval_health.unhealthy(format!(
+                "component {:?} is not implemented by smelter",
+                node.kind
+            ));
+            return false;
+        };
+        if let Err(e) = (registration.validate)(&args) {
+            node.eval_health
+                .unhealthy(format!("component evaluation failed: {e}"));
+            return false;
+        }
+        node.eval_health.healthy("component evaluated");
+        if let Some(running) = self.running.get(id) {
+            if node.arguments == args {
+                return false;
+            }
+            // The task reads the newest value whenever it gets to it.
+            running.args.send_replace(args.clone());
+            node.arguments = args;
+            node.updates += 1;
+            return true;
+        }
+        match self.build(id, node, registration, &args) {
+            Ok(()) => {
+                node.arguments = args;
+                node.updates += 1;
+                true
+            }
+            Err(e) => {
+                node.eval_health
+                    .unhealthy(format!("building component: {e}"));
+                false
+            }
+        }
+    }
+
+    fn build(
+        &mut self,
+        id: &str,
+        node: &mut NodeState,
+        registration: &registry::Registration,
+        args: &Value,
+    ) -> Result<(), ComponentError> {
+        let exports = Exports::new(id, self.exports_tx.clone());
+        let component_health = Health::default();
+        let ctx = BuildContext {
+            id: id.to_string(),
+            data_path: self.storage_path.join(id),
+            exports: exports.clone(),
+            health: component_health.clone(),
+        };
+        // Building may do blocking I/O (open a database, bind a socket); it
+        // runs inside the tokio context so it may also spawn.
+        let _guard = self.tokio.enter();
+        let component = (registration.build)(ctx, args)?;
+        let cancel = CancellationToken::new();
+        let (args_tx, args_rx) = watch::channel(args.clone());
+        let run = component.run(RunContext {
+            args: args_rx,
+            cancel: cancel.clone(),
+        });
+        let run_health = node.run_health.clone();
+        run_health.healthy("started component");
+        let component_id = id.to_string();
+        let task = self.tokio.spawn(async move {
+            match run.await {
+                Ok(()) => {
+                    tracing::info!(component = %component_id, "node exited without error");
+                    run_health.set(HealthState::Exited, "component shut down cleanly");
+                }
+                Err(e) => {
+                    tracing::error!(component = %component_id, error = %e, "node exited with error");
+                    run_health.set(
+                        HealthState::Exited,
+                        format!("component shut down with error: {e}"),
+                    );
+                }
+            }
+        });
+        node.exports = Some(exports);
+        node.component_health = component_health;
+        self.running.insert(
+            id.to_string(),
+            Running {
+                cancel,
+                args: args_tx,
+                task,
+            },
+        );
+        Ok(())
+    }
+
+    /// Stop `id` and wait (bounded) until its task has ended.
+    pub fn stop(&mut self, id: &str) {
+        let Some(running) = self.running.remove(id) else {
+            return;
+        };
+        running.cancel.cancel();
+        // The timer must be created inside the runtime, hence the async block.
+        let waited = self
+            .tokio
+            .block_on(async { tokio::time::timeout(STOP_DEADLINE, running.task).await });
+        if waited.is_err() {
+            tracing::warn!(component = %id, "component did not stop within the deadline");
+        }
+    }
+
+    /// Stop everything (process shutdown).
+    pub fn stop_all(&mut self) {
+        let ids: Vec<String> = self.running.keys().cloned().collect();
+        for id in ids {
+            self.stop(&id);
+        }
+    }
+
+}

@@ -1,0 +1,145 @@
+//! What the runtime knows about each running component, shared with readers
+//! (the HTTP server's components API, `/-/healthy`, `/metrics`).
+//!
+//! The control-plane thread is the only writer; readers take a snapshot under
+//! a read lock, so a slow HTTP client never holds up evaluation.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::RwLock;
+
+use crate::component::health::HealthReport;
+use crate::component::{Exports, Health};
+use crate::syntax::Value;
+
+/// One component as the outside world sees it.
+#[derive(Debug, Clone)]
+pub struct ComponentSnapshot {
+    pub id: String,
+    pub kind: String,
+    pub label: String,
+    /// The least healthy of evaluation, run and self-reported health.
+    pub health: HealthReport,
+    /// The arguments last applied to the running component.
+    pub arguments: Value,
+    pub exports: Value,
+    /// Nodes this one references.
+    pub references_to: Vec<String>,
+    /// Nodes referencing this one.
+    pub referenced_by: Vec<String>,
+    /// How often its block was evaluated by the control plane.
+    pub evaluations: u64,
+    /// How often it was built or given new arguments.
+    pub updates: u64,
+}
+
+/// Per-node bookkeeping kept by the runtime.
+pub(crate) struct NodeState {
+    pub kind: String,
+    pub label: String,
+    pub eval_health: Health,
+    pub run_health: Health,
+    pub component_health: Health,
+    pub arguments: Value,
+    pub exports: Option<Exports>,
+    pub references_to: Vec<String>,
+    pub evaluations: u64,
+    pub updates: u64,
+}
+
+impl NodeState {
+    fn snapshot(&self, id: &str, referenced_by: Vec<String>) -> ComponentSnapshot {
+        let reports = [
+            self.eval_health.get(),
+            self.run_health.get(),
+            self.component_health.get(),
+        ];
+        ComponentSnapshot {
+            id: id.to_string(),
+            kind: self.kind.clone(),
+            label: self.label.clone(),
+            health: HealthReport::least_healthy(reports.iter()),
+            arguments: self.arguments.clone(),
+            exports: self
+                .exports
+                .as_ref()
+                .map(Exports::current)
+                .unwrap_or(Value::Null),
+            references_to: self.references_to.clone(),
+            referenced_by,
+            evaluations: self.evaluations,
+            updates: self.updates,
+        }
+    }
+}
+
+/// The runtime's shared view.
+#[derive(Default)]
+pub struct SharedState {
+    pub(crate) nodes: RwLock<BTreeMap<String, NodeState>>,
+    ready: AtomicBool,
+    last_load_ok: AtomicBool,
+    last_load_success_unix: AtomicU64,
+    load_failures: AtomicU64,
+}
+
+impl SharedState {
+    /// `/-/ready`: the first load succeeded.
+    pub fn ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn record_load(&self, ok: bool) {
+        self.last_load_ok.store(ok, Ordering::Release);
+        if ok {
+            self.ready.store(true, Ordering::Release);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default();
+            self.last_load_success_unix.store(now, Ordering::Release);
+        } else {
+            self.load_failures.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// (last load succeeded, unix time of the last success, failed loads).
+    pub fn load_status(&self) -> (bool, u64, u64) {
+        (
+            self.last_load_ok.load(Ordering::Acquire),
+            self.last_load_success_unix.load(Ordering::Acquire),
+            self.load_failures.load(Ordering::Acquire),
+        )
+    }
+
+    /// Every component, sorted by ID.
+    pub fn components(&self) -> Vec<ComponentSnapshot> {
+        let nodes = match self.nodes.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        nodes
+            .iter()
+            .map(|(id, n)| n.snapshot(id, referenced_by(&nodes, id)))
+            .collect()
+    }
+
+    /// One component.
+    pub fn component(&self, id: &str) -> Option<ComponentSnapshot> {
+        let nodes = match self.nodes.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        nodes
+            .get(id)
+            .map(|n| n.snapshot(id, referenced_by(&nodes, id)))
+    }
+}
+
+fn referenced_by(nodes: &BTreeMap<String, NodeState>, id: &str) -> Vec<String> {
+    nodes
+        .iter()
+        .filter(|(_, n)| n.references_to.iter().any(|r| r == id))
+        .map(|(other, _)| other.clone())
+        .collect()
+}
