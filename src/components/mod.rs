@@ -5,10 +5,14 @@
 
 pub mod common;
 pub mod discovery;
+pub mod local;
 
 use crate::component::Registration;
 
 /// Add every implemented kind to the registry.
 pub fn register(kinds: &mut Vec<Registration>) {
     kinds.push(discovery::relabel::registration());
+    kinds.push(local::file::registration());
+    kinds.push(discovery::file::registration());
+    kinds.push(discovery::http::registration());
 }

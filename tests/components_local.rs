@@ -1,0 +1,275 @@
+//! `local.file` end to end: built through its registration, run on a real
+//! tokio runtime against real files in a temporary directory, with the
+//! exports read from the channel the controller would read.
+
+use std::path::Path;
+use std::time::Duration;
+
+use smelter::component::{
+    registry, BuildContext, Exports, ExportsChange, Health, HealthState, RunContext,
+};
+use smelter::syntax::{Capsule, Value};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::timeout;
+use tokio_util::sync::CancellationToken;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+struct Running {
+    exports: mpsc::UnboundedReceiver<ExportsChange>,
+    args: watch::Sender<Value>,
+    cancel: CancellationToken,
+    task: JoinHandle<Result<(), smelter::component::ComponentError>>,
+    health: Health,
+}
+
+fn start(dir: &Path, args: Value) -> Running {
+    let reg = registry::find("local.file").expect("local.file is registered");
+    (reg.validate)(&args).expect("valid arguments");
+    let (tx, exports) = mpsc::unbounded_channel();
+    let health = Health::default();
+    let component = (reg.build)(
+        BuildContext {
+            id: "local.file.test".into(),
+            data_path: dir.join("data"),
+            exports: Exports::new("local.file.test", tx),
+            health: health.clone(),
+        },
+        &args,
+    )
+    .expect("build");
+    let (args_tx, args_rx) = watch::channel(args);
+    let cancel = CancellationToken::new();
+    let task = tokio::spawn(component.run(RunContext {
+        args: args_rx,
+        cancel: cancel.clone(),
+    }));
+    Running {
+        exports,
+        args: args_tx,
+        cancel,
+        task,
+        health,
+    }
+}
+
+impl Running {
+    /// Wait (bounded) for exports satisfying `want`; returns them.
+    async fn wait_exports(&mut self, want: &Value) {
+        let got = timeout(WAIT, async {
+            loop {
+                match self.exports.recv().await {
+                    Some(change) if &change.exports == want => return,
+                    Some(_) => continue,
+                    None => panic!("exports channel closed"),
+                }
+            }
+        })
+        .await;
+        assert!(got.is_ok(), "timed out waiting for exports {want:?}");
+    }
+
+    async fn wait_health(&self, state: HealthState) -> String {
+        let got = timeout(WAIT, async {
+            loop {
+                let h = self.health.get();
+                if h.state == state {
+                    return h.message;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+        got.unwrap_or_else(|_| panic!("timed out waiting for {state:?}: {:?}", self.health.get()))
+    }
+
+    /// No exports change arrives for a while.
+    async fn quiet(&mut self, for_: Duration) {
+        if let Ok(Some(change)) = timeout(for_, self.exports.recv()).await {
+            panic!("unexpected exports {:?}", change.exports);
+        }
+    }
+
+    async fn stop(self) {
+        self.cancel.cancel();
+        let ended = timeout(WAIT, self.task).await.expect("task ends on cancel");
+        ended.expect("task not panicked").expect("run returns Ok");
+    }
+}
+
+fn content(value: &str, is_secret: bool) -> Value {
+    Value::object([(
+        "content",
+        Value::Capsule(Capsule::OptionalSecret {
+            value: value.into(),
+            is_secret,
+        }),
+    )])
+}
+
+fn args(path: &Path, extra: Vec<(&str, Value)>) -> Value {
+    let mut fields = vec![("filename", Value::string(path.to_string_lossy()))];
+    fields.extend(extra);
+    Value::object(fields)
+}
+
+#[tokio::test]
+async fn exports_content_and_polls_changes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("token");
+    std::fs::write(&path, "hello").expect("write");
+    let mut run = start(
+        dir.path(),
+        args(
+            &path,
+            vec![
+                ("detector", Value::string("poll")),
+                ("poll_frequency", Value::string("100ms")),
+            ],
+        ),
+    );
+    run.wait_exports(&content("hello", false)).await;
+    assert_eq!(run.wait_health(HealthState::Healthy).await, "read file");
+    // Unchanged content is not sent again.
+    run.quiet(Duration::from_millis(350)).await;
+    std::fs::write(&path, "changed").expect("write");
+    run.wait_exports(&content("changed", false)).await;
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn fsnotify_sees_writes_and_replacements_without_polling() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("cfg.txt");
+    std::fs::write(&path, "one").expect("write");
+    // poll_frequency of an hour: only the watcher can see the changes.
+    let mut run = start(
+        dir.path(),
+        args(&path, vec![("poll_frequency", Value::string("1h"))]),
+    );
+    run.wait_exports(&content("one", false)).await;
+    std::fs::write(&path, "two").expect("write");
+    run.wait_exports(&content("two", false)).await;
+    // Replace by rename, as editors and Kubernetes mounts do.
+    let tmp = dir.path().join("cfg.tmp");
+    std::fs::write(&tmp, "three").expect("write");
+    std::fs::rename(&tmp, &path).expect("rename");
+    run.wait_exports(&content("three", false)).await;
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn missing_file_is_unhealthy_keeps_exports_and_retries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("secret");
+    std::fs::write(&path, "s3cr3t").expect("write");
+    let mut run = start(
+        dir.path(),
+        args(
+            &path,
+            vec![
+                ("detector", Value::string("poll")),
+                ("poll_frequency", Value::string("100ms")),
+                ("is_secret", Value::Bool(true)),
+            ],
+        ),
+    );
+    run.wait_exports(&content("s3cr3t", true)).await;
+    std::fs::remove_file(&path).expect("remove");
+    let msg = run.wait_health(HealthState::Unhealthy).await;
+    assert!(msg.starts_with("failed to read file: "), "{msg}");
+    run.quiet(Duration::from_millis(300)).await;
+    std::fs::write(&path, "again").expect("write");
+    run.wait_exports(&content("again", true)).await;
+    run.wait_health(HealthState::Healthy).await;
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn missing_at_start_builds_unhealthy_then_recovers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("later");
+    let mut run = start(dir.path(), args(&path, vec![]));
+    run.wait_health(HealthState::Unhealthy).await;
+    std::fs::write(&path, "arrived").expect("write");
+    run.wait_exports(&content("arrived", false)).await;
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn new_arguments_apply_without_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    std::fs::write(&a, "from a").expect("write");
+    std::fs::write(&b, "from b").expect("write");
+    let mut run = start(dir.path(), args(&a, vec![]));
+    run.wait_exports(&content("from a", false)).await;
+    run.args.send_replace(args(&b, vec![]));
+    run.wait_exports(&content("from b", false)).await;
+    run.args
+        .send_replace(args(&b, vec![("is_secret", Value::Bool(true))]));
+    run.wait_exports(&content("from b", true)).await;
+    // Switch to polling at 100ms; a change is seen through the new detector.
+    run.args.send_replace(args(
+        &b,
+        vec![
+            ("is_secret", Value::Bool(true)),
+            ("detector", Value::string("poll")),
+            ("poll_frequency", Value::string("100ms")),
+        ],
+    ));
+    std::fs::write(&b, "b2").expect("write");
+    run.wait_exports(&content("b2", true)).await;
+    // The old file is no longer read.
+    std::fs::write(&a, "a2").expect("write");
+    run.quiet(Duration::from_millis(300)).await;
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn stops_when_arguments_sender_is_gone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("f");
+    std::fs::write(&path, "x").expect("write");
+    let mut run = start(dir.path(), args(&path, vec![]));
+    run.wait_exports(&content("x", false)).await;
+    // The controller dropping its sender must not spin the task.
+    let (dead, _) = watch::channel(Value::Null);
+    drop(std::mem::replace(&mut run.args, dead));
+    std::fs::write(&path, "y").expect("write");
+    run.wait_exports(&content("y", false)).await;
+    run.stop().await;
+}
+
+#[test]
+fn validation() {
+    let reg = registry::find("local.file").expect("registered");
+    let ok = Value::object([("filename", Value::string("/x"))]);
+    assert!((reg.validate)(&ok).is_ok());
+    let missing = Value::object([("detector", Value::string("poll"))]);
+    assert!((reg.validate)(&missing)
+        .expect_err("missing filename")
+        .to_string()
+        .contains("filename"));
+    let bad = Value::object([
+        ("filename", Value::string("/x")),
+        ("detector", Value::string("inotify")),
+    ]);
+    assert!((reg.validate)(&bad)
+        .expect_err("bad detector")
+        .to_string()
+        .contains("unrecognized detector \"inotify\", expected fsnotify or poll"));
+    let zero = Value::object([
+        ("filename", Value::string("/x")),
+        ("poll_frequency", Value::string("0s")),
+    ]);
+    assert!((reg.validate)(&zero)
+        .expect_err("zero poll")
+        .to_string()
+        .contains("poll_frequency must be greater than 0"));
+    let schema = (reg.schema)();
+    assert!(schema.field("filename").is_some_and(|f| f.required));
+    assert!(schema.field("is_secret").is_some_and(|f| !f.required));
+}
