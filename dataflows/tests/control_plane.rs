@@ -366,3 +366,26 @@ fn self_reference_is_refused() {
     assert_eq!(plane.counters().total(), 0);
     let _unused: HashMap<NodeId, u64> = plane.counters().snapshot();
 }
+
+#[test]
+fn changes_at_different_depths_evaluate_a_shared_dependant_once() {
+    let mut plane = loaded();
+    // Node 10 of chain 1 reads the head of chain 0 (depth 0) and node 9 of chain 1
+    // (depth 9): changing both in one batch evaluates it, and what follows, once.
+    let (out, evaluated) = apply_counted(
+        &mut plane,
+        vec![
+            upsert(cn(0, 0), add(2), vec![]),
+            upsert(cn(1, 9), add(2), vec![cn(1, 8)]),
+        ],
+    );
+    let mut expected: BTreeSet<_> = (0..LEN).map(|i| cn(0, i)).collect();
+    for c in 1..=FAN {
+        expected.extend((10..LEN).map(|i| cn(c, i)));
+    }
+    expected.insert(cn(1, 9));
+    assert_eq!(evaluated, expected);
+    assert_eq!(nodes(&out), expected);
+    // 1 + 11 (node 9: 2 + 9) + 2 (head of chain 0) = 14, before: 12.
+    assert_eq!(plane.args(cn(1, 10)), Some(&Ok(14)));
+}
