@@ -9,13 +9,14 @@ use std::time::Instant;
 type Body = (String, i64);
 type Plane = ControlPlane<Body, i64, String>;
 
-/// `add`: constant plus the sum of the dependencies; `zero`: `max(deps) * 0 + constant`
-/// (depends on its inputs but never changes with them); `fail`: an evaluation error.
+/// `add`: constant plus the sum of the dependencies; `zero`: the constant, plus one if a
+/// dependency is negative (reads its inputs, but they are never negative here, so its
+/// value never changes with them); `fail`: an evaluation error.
 fn evaluate(node: NodeId, body: &Body, deps: &[(NodeId, i64)]) -> Result<i64, String> {
     let (op, c) = body;
     match op.as_str() {
         "add" => Ok(c + deps.iter().map(|(_, v)| v).sum::<i64>()),
-        "zero" => Ok(deps.iter().map(|(_, v)| *v).max().unwrap_or(0) * 0 + c),
+        "zero" => Ok(c + i64::from(deps.iter().any(|(_, v)| *v < 0))),
         "fail" => Err(format!("{node}: failed")),
         other => Err(format!("{node}: unknown op {other}")),
     }
@@ -364,4 +365,27 @@ fn self_reference_is_refused() {
     assert_eq!(err.to_string(), "self reference: node#1");
     assert_eq!(plane.counters().total(), 0);
     let _unused: HashMap<NodeId, u64> = plane.counters().snapshot();
+}
+
+#[test]
+fn changes_at_different_depths_evaluate_a_shared_dependant_once() {
+    let mut plane = loaded();
+    // Node 10 of chain 1 reads the head of chain 0 (depth 0) and node 9 of chain 1
+    // (depth 9): changing both in one batch evaluates it, and what follows, once.
+    let (out, evaluated) = apply_counted(
+        &mut plane,
+        vec![
+            upsert(cn(0, 0), add(2), vec![]),
+            upsert(cn(1, 9), add(2), vec![cn(1, 8)]),
+        ],
+    );
+    let mut expected: BTreeSet<_> = (0..LEN).map(|i| cn(0, i)).collect();
+    for c in 1..=FAN {
+        expected.extend((10..LEN).map(|i| cn(c, i)));
+    }
+    expected.insert(cn(1, 9));
+    assert_eq!(evaluated, expected);
+    assert_eq!(nodes(&out), expected);
+    // 1 + 11 (node 9: 2 + 9) + 2 (head of chain 0) = 14, before: 12.
+    assert_eq!(plane.args(cn(1, 10)), Some(&Ok(14)));
 }

@@ -34,6 +34,16 @@ use timely::WorkerConfig;
 /// Incremental evaluator of a component graph, generic over the body type `B`, the value
 /// type `V` and the evaluation error type `E`.
 ///
+/// Semantics:
+/// - a node is evaluated, with its dependencies' exports sorted by node, once it has a
+///   body and every dependency has exports (published by the caller or derived); until
+///   then, and after one of them is removed or cleared, it has no arguments;
+/// - it is evaluated again only when its body, its dependency list or one of those
+///   exports changed, and at most once per `apply` (see [`EvaluationCounters`]);
+/// - only nodes whose arguments differ before and after an `apply` are returned; an
+///   evaluation error is an argument value too (`Err`), and derives no exports;
+/// - nodes in a dependency cycle never get arguments (the loader rejects cycles first).
+///
 /// Not `Send`: the worker lives in the thread that created the control plane.
 pub struct ControlPlane<B: ExchangeData, V: ExchangeData, E> {
     worker: Worker,
