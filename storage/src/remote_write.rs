@@ -12,6 +12,7 @@
 //! requires, not the framed stream format.
 
 pub mod prompb;
+mod wire;
 
 use prost::Message;
 
@@ -55,7 +56,8 @@ pub enum DecodeError {
 /// An exemplar without a timestamp is sent with timestamp 0 (the proto field
 /// is not optional).
 pub fn encode(batch: &Batch) -> Result<Vec<u8>, EncodeError> {
-    let proto = to_proto(batch).encode_to_vec();
+    let mut proto = Vec::with_capacity(batch.sample_count() * 64);
+    wire::write_request(batch, &mut proto);
     Ok(snap::raw::Encoder::new().compress_vec(&proto)?)
 }
 
@@ -82,8 +84,9 @@ pub fn decode(body: &[u8], max_decompressed: usize) -> Result<Batch, DecodeError
     from_proto(request)
 }
 
-/// The model → protobuf mapping, public so that tests and tools can inspect
-/// what goes on the wire.
+/// The model → protobuf mapping through prost's structs, for tests and tools
+/// that want to inspect a request; [`encode`] writes the same bytes without
+/// building these structs.
 pub fn to_proto(batch: &Batch) -> prompb::WriteRequest {
     prompb::WriteRequest {
         timeseries: batch
@@ -251,6 +254,25 @@ mod tests {
         let back = decode(&body, CAP).unwrap();
         assert!(back.bit_eq(&batch), "{back:?}");
         assert!(back.series[0].samples[2].is_stale());
+    }
+
+    #[test]
+    fn streaming_writer_matches_prost_byte_for_byte() {
+        let mut batch = sample_batch();
+        // Defaults prost omits: zero value, zero timestamp, negative numbers,
+        // empty metadata strings, an exemplar without timestamp.
+        batch.series[1].samples.push(Sample::new(0.0, 0));
+        batch.series[1].samples.push(Sample::new(-1.5, -1));
+        batch.series[1].exemplars.push(Exemplar {
+            labels: Labels::empty(),
+            value: 0.0,
+            timestamp_ms: None,
+        });
+        batch.metadata.push(Metadata::default());
+        let ours = snap::raw::Decoder::new()
+            .decompress_vec(&encode(&batch).unwrap())
+            .unwrap();
+        assert_eq!(ours, to_proto(&batch).encode_to_vec());
     }
 
     #[test]
