@@ -19,7 +19,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
-use serde::de::{DeserializeSeed, MapAccess, Visitor};
+use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The label holding the metric name.
@@ -238,11 +238,31 @@ fn put_str(buf: &mut Vec<u8>, s: &str) {
 
 /// Appends pairs in canonical form, checking order; shared by
 /// [`Labels::try_from_sorted`] and deserialization.
-#[derive(Default)]
+///
+/// It writes into a per-thread scratch buffer that keeps its capacity, so
+/// building a label set costs exactly one allocation (the final `Arc`), which
+/// is what makes WAL replay and request decoding cheap per series.
 struct Writer {
     buf: Vec<u8>,
     /// Byte range of the previous name inside `buf`.
     last_name: Option<(usize, usize)>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+impl Default for Writer {
+    fn default() -> Self {
+        // Taking (not borrowing) the scratch keeps nested use safe: a nested
+        // writer would simply start from an empty buffer.
+        let mut buf = SCRATCH.with(|s| s.take());
+        buf.clear();
+        Writer {
+            buf,
+            last_name: None,
+        }
+    }
 }
 
 impl Writer {
@@ -281,9 +301,11 @@ impl Writer {
     }
 
     fn finish(self) -> Labels {
-        Labels {
-            buf: Arc::from(self.buf),
-        }
+        let labels = Labels {
+            buf: Arc::from(&self.buf[..]),
+        };
+        SCRATCH.with(|s| s.set(self.buf));
+        labels
     }
 }
 
@@ -374,40 +396,53 @@ impl<'de> Visitor<'de> for LabelsVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Labels, A::Error> {
         let mut w = Writer::default();
-        let mut name = String::new();
-        let mut value = String::new();
-        // Strings land in two reused scratch buffers (or are borrowed by the
-        // seed when the format allows), so decoding allocates once per series.
-        while map.next_key_seed(ScratchStr(&mut name))?.is_some() {
-            map.next_value_seed(ScratchStr(&mut value))?;
-            w.push(&name, &value).map_err(serde::de::Error::custom)?;
+        // Formats that can lend strings (rmp-serde on a slice: the WAL) give
+        // `&'de str` without any allocation; others fall back to a `String`.
+        while let Some(name) = map.next_key::<MaybeBorrowed<'de>>()? {
+            let value = map.next_value::<MaybeBorrowed<'de>>()?;
+            w.push(name.as_str(), value.as_str())
+                .map_err(serde::de::Error::custom)?;
         }
         Ok(w.finish())
     }
 }
 
-/// Deserializes a string into a reused buffer.
-struct ScratchStr<'b>(&'b mut String);
+/// A string borrowed from the input when the format allows it.
+enum MaybeBorrowed<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
 
-impl<'de> DeserializeSeed<'de> for ScratchStr<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_str(self)
+impl MaybeBorrowed<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            MaybeBorrowed::Borrowed(s) => s,
+            MaybeBorrowed::Owned(s) => s,
+        }
     }
 }
 
-impl<'de> Visitor<'de> for ScratchStr<'_> {
-    type Value = ();
+impl<'de> Deserialize<'de> for MaybeBorrowed<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(MaybeBorrowedVisitor)
+    }
+}
+
+struct MaybeBorrowedVisitor;
+
+impl<'de> Visitor<'de> for MaybeBorrowedVisitor {
+    type Value = MaybeBorrowed<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string")
     }
 
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
-        self.0.clear();
-        self.0.push_str(v);
-        Ok(())
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(MaybeBorrowed::Borrowed(v))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(MaybeBorrowed::Owned(v.to_owned()))
     }
 }
 
