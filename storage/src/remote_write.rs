@@ -12,7 +12,8 @@
 //! requires, not the framed stream format.
 
 pub mod prompb;
-mod wire;
+mod reader;
+mod writer;
 
 use prost::Message;
 
@@ -35,6 +36,8 @@ pub enum DecodeError {
     TooLarge { len: usize, max: usize },
     #[error("invalid protobuf WriteRequest: {0}")]
     Protobuf(#[from] prost::DecodeError),
+    #[error("invalid protobuf WriteRequest: {0}")]
+    Malformed(&'static str),
     #[error("time series {index}: {source}")]
     Labels {
         index: usize,
@@ -57,7 +60,7 @@ pub enum DecodeError {
 /// is not optional).
 pub fn encode(batch: &Batch) -> Result<Vec<u8>, EncodeError> {
     let mut proto = Vec::with_capacity(batch.sample_count() * 64);
-    wire::write_request(batch, &mut proto);
+    writer::write_request(batch, &mut proto);
     Ok(snap::raw::Encoder::new().compress_vec(&proto)?)
 }
 
@@ -80,8 +83,7 @@ pub fn decode(body: &[u8], max_decompressed: usize) -> Result<Batch, DecodeError
     let raw = snap::raw::Decoder::new()
         .decompress_vec(body)
         .map_err(DecodeError::Snappy)?;
-    let request = prompb::WriteRequest::decode(raw.as_slice())?;
-    from_proto(request)
+    reader::read_request(&raw)
 }
 
 /// The model → protobuf mapping through prost's structs, for tests and tools
@@ -126,7 +128,9 @@ pub fn to_proto(batch: &Batch) -> prompb::WriteRequest {
     }
 }
 
-/// The protobuf → model mapping, with validation.
+/// The protobuf → model mapping through prost's structs, with the same
+/// validation as [`decode`] (which reads the wire format without building
+/// these structs).
 pub fn from_proto(request: prompb::WriteRequest) -> Result<Batch, DecodeError> {
     let mut series = Vec::with_capacity(request.timeseries.len());
     for (index, ts) in request.timeseries.into_iter().enumerate() {
@@ -378,7 +382,10 @@ mod tests {
         let body = snap::raw::Encoder::new()
             .compress_vec(b"\x0a\xff\xff\x01zz")
             .unwrap();
-        assert!(matches!(decode(&body, CAP), Err(DecodeError::Protobuf(_))));
+        assert!(matches!(
+            decode(&body, CAP),
+            Err(DecodeError::Protobuf(_) | DecodeError::Malformed(_))
+        ));
         // A pseudo-random sweep: every outcome must be Ok or a typed error.
         let mut x = 0x9e37_79b9_7f4a_7c15_u64;
         for len in 0..2000 {
@@ -398,6 +405,44 @@ mod tests {
         for cut in 0..body.len() {
             let _ = decode(&body[..cut], CAP);
         }
+    }
+
+    /// Decoding through prost's structs, the reference for the reader.
+    fn decode_with_prost(raw: &[u8]) -> Result<Batch, DecodeError> {
+        from_proto(prompb::WriteRequest::decode(raw)?)
+    }
+
+    #[test]
+    fn reader_agrees_with_prost() {
+        let mut batch = sample_batch();
+        batch.series[1].samples.push(Sample::new(-2.5, -7));
+        let raw = to_proto(&batch).encode_to_vec();
+        assert!(reader::read_request(&raw).unwrap().bit_eq(&batch));
+        // Mutate one or two bytes at a time: whenever either side accepts,
+        // both must accept and agree.
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let mut m = raw.clone();
+            for _ in 0..1 + (x % 2) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let i = (x >> 8) as usize % m.len();
+                m[i] = (x >> 40) as u8;
+            }
+            let ours = reader::read_request(&m);
+            let theirs = decode_with_prost(&m);
+            match (&ours, &theirs) {
+                (Ok(a), Ok(b)) => {
+                    assert!(a.bit_eq(b), "differ on {m:?}");
+                    accepted += 1;
+                }
+                (Err(_), Err(_)) => {}
+                _ => panic!("disagree on {m:?}: ours {ours:?}, prost {theirs:?}"),
+            }
+        }
+        assert!(accepted > 100, "mutations too destructive: {accepted}");
     }
 
     #[test]
