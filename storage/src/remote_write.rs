@@ -15,8 +15,6 @@ pub mod prompb;
 mod reader;
 mod writer;
 
-use prost::Message;
-
 use crate::model::{Batch, Exemplar, Labels, LabelsError, Metadata, MetricType, Sample, Series};
 
 /// Why a remote write body could not be encoded.
@@ -216,6 +214,7 @@ fn model_type(t: prompb::MetricType) -> MetricType {
 mod tests {
     use super::*;
     use crate::model::stale_nan;
+    use prost::Message;
 
     const CAP: usize = 32 << 20;
 
