@@ -100,11 +100,12 @@ impl Labels {
     /// The value of label `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
         // Linear scan: label sets are short and the buffer is contiguous, so
-        // this beats a binary search over variable-length entries.
-        for (n, v) in self.iter() {
-            match n.cmp(name) {
+        // this beats a binary search over variable-length entries. Byte
+        // order is `str` order, so only the value found needs converting.
+        for (n, v) in self.raw_pairs() {
+            match n.cmp(name.as_bytes()) {
                 Ordering::Less => continue,
-                Ordering::Equal => return Some(v),
+                Ordering::Equal => return Some(as_str(v)),
                 Ordering::Greater => return None,
             }
         }
@@ -118,7 +119,15 @@ impl Labels {
 
     /// Iterates the pairs in name order.
     pub fn iter(&self) -> Iter<'_> {
-        Iter { rest: &self.buf }
+        Iter {
+            raw: self.raw_pairs(),
+        }
+    }
+
+    /// Iterates the pairs as UTF-8 bytes, skipping the `str` conversion:
+    /// for encoders, which write bytes anyway (remote write).
+    pub fn raw_pairs(&self) -> RawPairs<'_> {
+        RawPairs { rest: &self.buf }
     }
 
     /// A 64-bit hash of the series identity that is stable across processes,
@@ -149,7 +158,8 @@ impl Ord for Labels {
     /// Pairwise order by (name, value), then by length — Prometheus'
     /// `labels.Compare`.
     fn cmp(&self, other: &Self) -> Ordering {
-        self.iter().cmp(other.iter())
+        // UTF-8 byte order is `str` order.
+        self.raw_pairs().cmp(other.raw_pairs())
     }
 }
 
@@ -190,25 +200,39 @@ impl<'a> IntoIterator for &'a Labels {
 /// Iterator over the `(name, value)` pairs of a [`Labels`].
 #[derive(Clone)]
 pub struct Iter<'a> {
-    rest: &'a [u8],
+    raw: RawPairs<'a>,
 }
 
 impl<'a> Iterator for Iter<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
+        self.raw.next().map(|(n, v)| (as_str(n), as_str(v)))
+    }
+}
+
+/// Iterator over the `(name, value)` pairs of a [`Labels`] as UTF-8 bytes.
+#[derive(Clone)]
+pub struct RawPairs<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for RawPairs<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
         if self.rest.is_empty() {
             return None;
         }
-        let name = take_str(&mut self.rest);
-        let value = take_str(&mut self.rest);
+        let name = take_bytes(&mut self.rest);
+        let value = take_bytes(&mut self.rest);
         Some((name, value))
     }
 }
 
 /// Reads one length-prefixed string. The buffer is only ever written by
-/// [`Writer`], so it is well formed; the `expect`s state that invariant.
-fn take_str<'a>(rest: &mut &'a [u8]) -> &'a str {
+/// [`Writer`] and [`LabelsBuilder`], so it is well formed.
+fn take_bytes<'a>(rest: &mut &'a [u8]) -> &'a [u8] {
     let mut len = 0usize;
     let mut shift = 0;
     let mut i = 0;
@@ -223,7 +247,13 @@ fn take_str<'a>(rest: &mut &'a [u8]) -> &'a str {
     }
     let (s, tail) = rest[i..].split_at(len);
     *rest = tail;
-    std::str::from_utf8(s).expect("labels buffer holds UTF-8 by construction")
+    s
+}
+
+/// Every string in the buffer came from a `&str`; the `expect` states that
+/// invariant rather than reaching for `unsafe`.
+fn as_str(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).expect("labels buffer holds UTF-8 by construction")
 }
 
 fn put_str(buf: &mut Vec<u8>, s: &str) {

@@ -33,7 +33,7 @@ fn message_field_len(tag: u32, len: usize) -> usize {
     key_len(tag) + encoded_len_varint(len as u64) + len
 }
 
-fn string_len(tag: u32, s: &str) -> usize {
+fn string_len(tag: u32, s: &[u8]) -> usize {
     if s.is_empty() {
         0
     } else {
@@ -41,10 +41,10 @@ fn string_len(tag: u32, s: &str) -> usize {
     }
 }
 
-fn put_string(tag: u32, s: &str, buf: &mut Vec<u8>) {
+fn put_string(tag: u32, s: &[u8], buf: &mut Vec<u8>) {
     if !s.is_empty() {
         put_message_header(tag, s.len(), buf);
-        buf.extend_from_slice(s.as_bytes());
+        buf.extend_from_slice(s);
     }
 }
 
@@ -79,19 +79,19 @@ fn put_int64(tag: u32, v: i64, buf: &mut Vec<u8>) {
     }
 }
 
-fn label_len(name: &str, value: &str) -> usize {
+fn label_len(name: &[u8], value: &[u8]) -> usize {
     string_len(1, name) + string_len(2, value)
 }
 
 fn labels_len(tag: u32, labels: &Labels) -> usize {
     labels
-        .iter()
+        .raw_pairs()
         .map(|(n, v)| message_field_len(tag, label_len(n, v)))
         .sum()
 }
 
 fn put_labels(tag: u32, labels: &Labels, buf: &mut Vec<u8>) {
-    for (n, v) in labels {
+    for (n, v) in labels.raw_pairs() {
         put_message_header(tag, label_len(n, v), buf);
         put_string(1, n, buf);
         put_string(2, v, buf);
@@ -139,14 +139,14 @@ fn metadata_type(m: &Metadata) -> i64 {
 
 fn metadata_len(m: &Metadata) -> usize {
     int64_len(1, metadata_type(m))
-        + string_len(2, &m.metric_family_name)
-        + string_len(4, &m.help)
-        + string_len(5, &m.unit)
+        + string_len(2, m.metric_family_name.as_bytes())
+        + string_len(4, m.help.as_bytes())
+        + string_len(5, m.unit.as_bytes())
 }
 
 fn write_metadata(m: &Metadata, buf: &mut Vec<u8>) {
     put_int64(1, metadata_type(m), buf);
-    put_string(2, &m.metric_family_name, buf);
-    put_string(4, &m.help, buf);
-    put_string(5, &m.unit, buf);
+    put_string(2, m.metric_family_name.as_bytes(), buf);
+    put_string(4, m.help.as_bytes(), buf);
+    put_string(5, m.unit.as_bytes(), buf);
 }
