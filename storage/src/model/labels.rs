@@ -11,15 +11,18 @@
 //! pairs in canonical form (`varint(len) name varint(len) value`, sorted by
 //! name, names unique, no empty values) — the idea of Prometheus'
 //! `stringlabels`. One allocation per series, cloning is one atomic increment,
-//! equality and hashing work on contiguous bytes, and decoding a WAL entry
-//! writes borrowed strings straight into the buffer without a per-label
-//! allocation.
+//! equality and hashing work on contiguous bytes, and binary serde formats
+//! (the WAL's rmp-serde) store the buffer as it is, so writing a label set is
+//! a copy and reading it back is one validating pass and one allocation.
+//! That makes the canonical encoding an on-disk format as well as the input
+//! of the stable hash: changing it needs a WAL format version.
 
 use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
 use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The label holding the metric name.
@@ -34,6 +37,8 @@ pub enum LabelsError {
     Unsorted { previous: String, name: String },
     #[error("duplicate label name {name:?}")]
     Duplicate { name: String },
+    #[error("malformed canonical label encoding: {0}")]
+    Malformed(&'static str),
 }
 
 /// An immutable, sorted set of `(name, value)` label pairs.
@@ -87,9 +92,29 @@ impl Labels {
         Ok(w.finish())
     }
 
+    /// Parses the canonical encoding (see the module documentation), as
+    /// stored by binary serde formats. Every property is checked — lengths,
+    /// UTF-8, order, uniqueness — so corrupt input is an error, not a panic.
+    pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Self, LabelsError> {
+        let mut rest = bytes;
+        let mut w = Writer::default();
+        while !rest.is_empty() {
+            let name = checked_take_str(&mut rest)?;
+            let value = checked_take_str(&mut rest)?;
+            w.push(name, value)?;
+        }
+        Ok(w.finish())
+    }
+
+    /// The canonical encoding: what binary formats store and what
+    /// [`stable_hash`](Self::stable_hash) hashes.
+    pub fn as_canonical_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// Number of label pairs.
     pub fn len(&self) -> usize {
-        self.iter().count()
+        self.raw_pairs().count()
     }
 
     /// Whether there is no label at all.
@@ -250,6 +275,32 @@ fn take_bytes<'a>(rest: &mut &'a [u8]) -> &'a [u8] {
     s
 }
 
+/// [`take_bytes`] for untrusted input: bounds and UTF-8 checked.
+fn checked_take_str<'a>(rest: &mut &'a [u8]) -> Result<&'a str, LabelsError> {
+    let mut len = 0u64;
+    let mut i = 0;
+    loop {
+        let Some(&b) = rest.get(i) else {
+            return Err(LabelsError::Malformed("truncated length"));
+        };
+        if i == 9 {
+            return Err(LabelsError::Malformed("length varint too long"));
+        }
+        len |= u64::from(b & 0x7f) << (7 * i);
+        i += 1;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    let tail = &rest[i..];
+    if len > tail.len() as u64 {
+        return Err(LabelsError::Malformed("string exceeds the buffer"));
+    }
+    let (s, tail) = tail.split_at(len as usize);
+    *rest = tail;
+    std::str::from_utf8(s).map_err(|_| LabelsError::Malformed("string is not UTF-8"))
+}
+
 /// Every string in the buffer came from a `&str`; the `expect` states that
 /// invariant rather than reaching for `unsafe`.
 fn as_str(bytes: &[u8]) -> &str {
@@ -403,15 +454,30 @@ impl LabelsBuilder {
 }
 
 impl Serialize for Labels {
-    /// A map `name → value` in name order.
+    /// Human-readable formats (JSON) get a map `name → value` in name order;
+    /// binary formats (rmp-serde in the WAL) get the canonical encoding as
+    /// one byte string, which costs a `memcpy` to write and one validating
+    /// pass to read, instead of a call per string each way.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.iter())
+        if serializer.is_human_readable() {
+            let mut map = serializer.serialize_map(Some(self.len()))?;
+            for (n, v) in self.iter() {
+                map.serialize_entry(n, v)?;
+            }
+            map.end()
+        } else {
+            serializer.serialize_bytes(&self.buf)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Labels {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(LabelsVisitor)
+        if deserializer.is_human_readable() {
+            deserializer.deserialize_map(LabelsVisitor)
+        } else {
+            deserializer.deserialize_bytes(LabelsVisitor)
+        }
     }
 }
 
@@ -421,13 +487,17 @@ impl<'de> Visitor<'de> for LabelsVisitor {
     type Value = Labels;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a map of label names to values, sorted by name")
+        f.write_str("a map of label names to values sorted by name, or their canonical encoding")
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Labels, E> {
+        Labels::from_canonical_bytes(v).map_err(E::custom)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Labels, A::Error> {
         let mut w = Writer::default();
-        // Formats that can lend strings (rmp-serde on a slice: the WAL) give
-        // `&'de str` without any allocation; others fall back to a `String`.
+        // Formats that can lend strings give `&'de str` without any
+        // allocation; others fall back to a `String`.
         while let Some(name) = map.next_key::<MaybeBorrowed<'de>>()? {
             let value = map.next_value::<MaybeBorrowed<'de>>()?;
             w.push(name.as_str(), value.as_str())
@@ -577,6 +647,43 @@ mod tests {
         let bytes = rmp_serde::to_vec(&labels).unwrap();
         let back: Labels = rmp_serde::from_slice(&bytes).unwrap();
         assert_eq!(back, labels);
+    }
+
+    #[test]
+    fn binary_formats_store_the_canonical_bytes() {
+        let labels = l(&[("__name__", "up"), ("job", "node")]);
+        let bytes = rmp_serde::to_vec(&labels).unwrap();
+        // msgpack bin8: marker, length, then the canonical encoding.
+        assert_eq!(
+            &bytes[..2],
+            &[0xc4, labels.as_canonical_bytes().len() as u8]
+        );
+        assert_eq!(&bytes[2..], labels.as_canonical_bytes());
+        // Every corruption of the bytes is an error or another valid set.
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..5_000 {
+            let mut m = labels.as_canonical_bytes().to_vec();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let i = (x >> 8) as usize % m.len();
+            m[i] = (x >> 40) as u8;
+            m.truncate(m.len() - (x % 3) as usize);
+            if let Ok(parsed) = Labels::from_canonical_bytes(&m) {
+                let round = Labels::from_canonical_bytes(parsed.as_canonical_bytes()).unwrap();
+                assert_eq!(round, parsed);
+            }
+        }
+        assert_eq!(
+            Labels::from_canonical_bytes(b"\x01b\x011\x01a\x011"),
+            Err(LabelsError::Unsorted {
+                previous: "b".into(),
+                name: "a".into()
+            })
+        );
+        assert!(Labels::from_canonical_bytes(b"\x05ab").is_err());
+        assert!(Labels::from_canonical_bytes(b"\x01\xff\x01a").is_err());
+        assert!(Labels::from_canonical_bytes(b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff").is_err());
     }
 
     #[test]

@@ -14,6 +14,9 @@
 //! | 17..25 | samples in this entry                                            |
 //! | 25..   | snappy *raw block* of the rmp-serde (array form) encoded batch   |
 //!
+//! Inside the batch, label sets are msgpack byte strings holding
+//! [`crate::model::Labels`]' canonical encoding.
+//!
 //! Why the cumulative counters: backlog size and sample count come from the
 //! first and last entries alone (O(log n), no scan at open), and the size cap
 //! can count dropped samples from headers without decompressing. Why raw
