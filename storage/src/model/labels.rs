@@ -96,14 +96,36 @@ impl Labels {
     /// stored by binary serde formats. Every property is checked — lengths,
     /// UTF-8, order, uniqueness — so corrupt input is an error, not a panic.
     pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Self, LabelsError> {
+        // Lengths below 128 are ASCII bytes too, so one vectorised ASCII scan
+        // of the whole buffer usually replaces a UTF-8 check per string.
+        let ascii = bytes.is_ascii();
         let mut rest = bytes;
-        let mut w = Writer::default();
+        let mut previous: Option<&[u8]> = None;
+        let mut has_empty_value = false;
         while !rest.is_empty() {
-            let name = checked_take_str(&mut rest)?;
-            let value = checked_take_str(&mut rest)?;
-            w.push(name, value)?;
+            let name = checked_take(&mut rest, ascii)?;
+            let value = checked_take(&mut rest, ascii)?;
+            check_order(previous, name)?;
+            if value.is_empty() {
+                has_empty_value = true;
+            } else {
+                previous = Some(name);
+            }
         }
-        Ok(w.finish())
+        if has_empty_value {
+            // Valid but not canonical (we never write that): re-encode.
+            let mut w = Writer::default();
+            let mut rest = bytes;
+            while !rest.is_empty() {
+                let name = checked_take(&mut rest, ascii)?;
+                let value = checked_take(&mut rest, ascii)?;
+                w.push_bytes(name, value)?;
+            }
+            return Ok(w.finish());
+        }
+        Ok(Labels {
+            buf: Arc::from(bytes),
+        })
     }
 
     /// The canonical encoding: what binary formats store and what
@@ -275,8 +297,9 @@ fn take_bytes<'a>(rest: &mut &'a [u8]) -> &'a [u8] {
     s
 }
 
-/// [`take_bytes`] for untrusted input: bounds and UTF-8 checked.
-fn checked_take_str<'a>(rest: &mut &'a [u8]) -> Result<&'a str, LabelsError> {
+/// [`take_bytes`] for untrusted input: bounds checked, and UTF-8 checked
+/// unless the caller already knows the whole buffer is ASCII.
+fn checked_take<'a>(rest: &mut &'a [u8], ascii: bool) -> Result<&'a [u8], LabelsError> {
     let mut len = 0u64;
     let mut i = 0;
     loop {
@@ -289,6 +312,11 @@ fn checked_take_str<'a>(rest: &mut &'a [u8]) -> Result<&'a str, LabelsError> {
         len |= u64::from(b & 0x7f) << (7 * i);
         i += 1;
         if b & 0x80 == 0 {
+            if b == 0 && i > 1 {
+                // A padded varint would make equal sets differ in bytes,
+                // breaking `Eq`, `Hash` and the stable hash.
+                return Err(LabelsError::Malformed("non-minimal length"));
+            }
             break;
         }
     }
@@ -298,7 +326,27 @@ fn checked_take_str<'a>(rest: &mut &'a [u8]) -> Result<&'a str, LabelsError> {
     }
     let (s, tail) = tail.split_at(len as usize);
     *rest = tail;
-    std::str::from_utf8(s).map_err(|_| LabelsError::Malformed("string is not UTF-8"))
+    if !ascii && std::str::from_utf8(s).is_err() {
+        return Err(LabelsError::Malformed("string is not UTF-8"));
+    }
+    Ok(s)
+}
+
+/// Checks that `name` may follow `previous` in a label set.
+fn check_order(previous: Option<&[u8]>, name: &[u8]) -> Result<(), LabelsError> {
+    if name.is_empty() {
+        return Err(LabelsError::EmptyName);
+    }
+    match previous.map(|p| p.cmp(name)) {
+        None | Some(Ordering::Less) => Ok(()),
+        Some(Ordering::Equal) => Err(LabelsError::Duplicate {
+            name: String::from_utf8_lossy(name).into_owned(),
+        }),
+        Some(Ordering::Greater) => Err(LabelsError::Unsorted {
+            previous: String::from_utf8_lossy(previous.unwrap_or_default()).into_owned(),
+            name: String::from_utf8_lossy(name).into_owned(),
+        }),
+    }
 }
 
 /// Every string in the buffer came from a `&str`; the `expect` states that
@@ -307,14 +355,14 @@ fn as_str(bytes: &[u8]) -> &str {
     std::str::from_utf8(bytes).expect("labels buffer holds UTF-8 by construction")
 }
 
-fn put_str(buf: &mut Vec<u8>, s: &str) {
+fn put_bytes(buf: &mut Vec<u8>, s: &[u8]) {
     let mut len = s.len();
     while len >= 0x80 {
         buf.push((len as u8) | 0x80);
         len >>= 7;
     }
     buf.push(len as u8);
-    buf.extend_from_slice(s.as_bytes());
+    buf.extend_from_slice(s);
 }
 
 /// Appends pairs in canonical form, checking order; shared by
@@ -348,36 +396,22 @@ impl Default for Writer {
 
 impl Writer {
     fn push(&mut self, name: &str, value: &str) -> Result<(), LabelsError> {
-        if name.is_empty() {
-            return Err(LabelsError::EmptyName);
-        }
-        if let Some((start, end)) = self.last_name {
-            let previous = &self.buf[start..end];
-            match previous.cmp(name.as_bytes()) {
-                Ordering::Less => {}
-                Ordering::Equal => {
-                    return Err(LabelsError::Duplicate {
-                        name: name.to_owned(),
-                    })
-                }
-                Ordering::Greater => {
-                    return Err(LabelsError::Unsorted {
-                        previous: String::from_utf8_lossy(previous).into_owned(),
-                        name: name.to_owned(),
-                    })
-                }
-            }
-        }
+        self.push_bytes(name.as_bytes(), value.as_bytes())
+    }
+
+    /// Appends a pair whose strings are known to be UTF-8.
+    fn push_bytes(&mut self, name: &[u8], value: &[u8]) -> Result<(), LabelsError> {
+        let previous = self.last_name.map(|(start, end)| &self.buf[start..end]);
+        check_order(previous, name)?;
         if value.is_empty() {
-            // Still remember nothing: an empty-valued label is absent, but a
-            // later duplicate of it is harmless, so ordering is checked only
-            // against kept names.
+            // An empty value means the label is absent; order is checked
+            // against kept names only.
             return Ok(());
         }
-        put_str(&mut self.buf, name);
+        put_bytes(&mut self.buf, name);
         let end = self.buf.len();
         self.last_name = Some((end - name.len(), end));
-        put_str(&mut self.buf, value);
+        put_bytes(&mut self.buf, value);
         Ok(())
     }
 
@@ -444,8 +478,8 @@ impl LabelsBuilder {
         refs.sort_unstable_by(|a, b| a.0.cmp(b.0));
         let mut buf = Vec::with_capacity(refs.iter().map(|(n, v)| n.len() + v.len() + 2).sum());
         for (n, v) in refs {
-            put_str(&mut buf, n);
-            put_str(&mut buf, v);
+            put_bytes(&mut buf, n.as_bytes());
+            put_bytes(&mut buf, v.as_bytes());
         }
         Labels {
             buf: Arc::from(buf),
@@ -672,6 +706,9 @@ mod tests {
             if let Ok(parsed) = Labels::from_canonical_bytes(&m) {
                 let round = Labels::from_canonical_bytes(parsed.as_canonical_bytes()).unwrap();
                 assert_eq!(round, parsed);
+                // Accepted bytes are canonical: the builder writes the same.
+                let rebuilt = Labels::from_pairs(parsed.iter());
+                assert_eq!(rebuilt.as_canonical_bytes(), parsed.as_canonical_bytes());
             }
         }
         assert_eq!(
@@ -682,6 +719,10 @@ mod tests {
             })
         );
         assert!(Labels::from_canonical_bytes(b"\x05ab").is_err());
+        assert_eq!(
+            Labels::from_canonical_bytes(b"\x81\x00a\x011"),
+            Err(LabelsError::Malformed("non-minimal length"))
+        );
         assert!(Labels::from_canonical_bytes(b"\x01\xff\x01a").is_err());
         assert!(Labels::from_canonical_bytes(b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff").is_err());
     }
