@@ -132,7 +132,7 @@ fn read_metadata(mut buf: &[u8]) -> Result<Metadata, DecodeError> {
     Ok(m)
 }
 
-fn expect(actual: WireType, wanted: WireType) -> Result<(), DecodeError> {
+fn check_wire_type(actual: WireType, wanted: WireType) -> Result<(), DecodeError> {
     if actual == wanted {
         Ok(())
     } else {
@@ -141,7 +141,7 @@ fn expect(actual: WireType, wanted: WireType) -> Result<(), DecodeError> {
 }
 
 fn take_len<'a>(wire_type: WireType, buf: &mut &'a [u8]) -> Result<&'a [u8], DecodeError> {
-    expect(wire_type, WireType::LengthDelimited)?;
+    check_wire_type(wire_type, WireType::LengthDelimited)?;
     let len = decode_varint(buf)?;
     if len > buf.len() as u64 {
         return Err(DecodeError::Malformed("length exceeds the buffer"));
@@ -157,7 +157,7 @@ fn take_str<'a>(wire_type: WireType, buf: &mut &'a [u8]) -> Result<&'a str, Deco
 }
 
 fn take_double(wire_type: WireType, buf: &mut &[u8]) -> Result<f64, DecodeError> {
-    expect(wire_type, WireType::SixtyFourBit)?;
+    check_wire_type(wire_type, WireType::SixtyFourBit)?;
     let Some((head, tail)) = buf.split_first_chunk::<8>() else {
         return Err(DecodeError::Malformed("truncated double"));
     };
@@ -166,6 +166,6 @@ fn take_double(wire_type: WireType, buf: &mut &[u8]) -> Result<f64, DecodeError>
 }
 
 fn take_int64(wire_type: WireType, buf: &mut &[u8]) -> Result<i64, DecodeError> {
-    expect(wire_type, WireType::Varint)?;
+    check_wire_type(wire_type, WireType::Varint)?;
     Ok(decode_varint(buf)? as i64)
 }

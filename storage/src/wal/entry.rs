@@ -28,6 +28,7 @@ use crate::model::Batch;
 
 pub(crate) const VERSION: u8 = 1;
 pub(crate) const HEADER_LEN: usize = 25;
+const MAX_SNAPPY_EXPANSION: usize = 32;
 
 /// The fixed-size header of an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -90,10 +91,80 @@ pub(crate) fn decode(value: &[u8], scratch: &mut Vec<u8>) -> Result<Batch, Entry
     header(value)?;
     let body = &value[HEADER_LEN..];
     let len = snap::raw::decompress_len(body).map_err(EntryError::Snappy)?;
+    // Snappy expands at most ~21× (a 3-byte copy yields 64 bytes), so a
+    // larger announced length is corruption; refusing it keeps a flipped bit
+    // on disk from turning into a multi-gigabyte allocation.
+    if len > body.len().saturating_mul(MAX_SNAPPY_EXPANSION) {
+        return Err(EntryError::Implausible(len));
+    }
     scratch.clear();
     scratch.resize(len, 0);
     let n = snap::raw::Decoder::new()
         .decompress(body, scratch)
         .map_err(EntryError::Snappy)?;
     rmp_serde::from_slice(&scratch[..n]).map_err(EntryError::Decode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Labels, Sample, Series};
+
+    fn value() -> Vec<u8> {
+        let batch = Batch {
+            series: vec![Series::new(
+                Labels::from_pairs([("__name__", "m")]),
+                vec![Sample::new(1.0, 2); 100],
+            )],
+            metadata: vec![],
+        };
+        let mut v = encode(&batch, 100).unwrap();
+        set_cumulative(&mut v, 7, 9);
+        v
+    }
+
+    #[test]
+    fn header_round_trips() {
+        let v = value();
+        assert_eq!(
+            header(&v).unwrap(),
+            Header {
+                cum_bytes: 7,
+                cum_samples: 9,
+                samples: 100
+            }
+        );
+        assert_eq!(decode(&v, &mut Vec::new()).unwrap().sample_count(), 100);
+    }
+
+    #[test]
+    fn corrupt_values_are_errors_not_panics() {
+        let v = value();
+        assert!(matches!(header(&v[..10]), Err(EntryError::Truncated(10))));
+        let mut bad = v.clone();
+        bad[0] = 9;
+        assert!(matches!(
+            decode(&bad, &mut Vec::new()),
+            Err(EntryError::Version(9))
+        ));
+        // A snappy header announcing 4 GiB behind a tiny body.
+        let mut liar = v[..HEADER_LEN].to_vec();
+        liar.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0x0f, 0x00]);
+        assert!(matches!(
+            decode(&liar, &mut Vec::new()),
+            Err(EntryError::Implausible(_))
+        ));
+        // Every single-byte corruption and truncation of the payload.
+        let mut scratch = Vec::new();
+        for i in HEADER_LEN..v.len() {
+            for b in [0x00, 0x7f, 0xff] {
+                let mut m = v.clone();
+                m[i] = b;
+                let _ = decode(&m, &mut scratch);
+            }
+            let _ = decode(&v[..i], &mut scratch);
+        }
+        assert!(parse_key(&[1, 2, 3]).is_err());
+        assert_eq!(parse_key(&key(42)).unwrap(), 42);
+    }
 }

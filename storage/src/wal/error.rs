@@ -47,6 +47,8 @@ pub enum EntryError {
     Version(u8),
     #[error("invalid snappy block: {0}")]
     Snappy(#[source] snap::Error),
+    #[error("snappy block announces an implausible {0} bytes")]
+    Implausible(usize),
     #[error("invalid msgpack batch: {0}")]
     Decode(#[source] rmp_serde::decode::Error),
 }

@@ -343,3 +343,57 @@ fn corrupt_meta(queue: &str) -> WalError {
         queue: queue.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Batch, Labels, Sample, Series};
+    use crate::wal::{entry, Wal, WalError};
+
+    fn batch(v: f64) -> Batch {
+        Batch {
+            series: vec![Series::new(
+                Labels::from_pairs([("__name__", "m")]),
+                vec![Sample::new(v, 1)],
+            )],
+            metadata: vec![],
+        }
+    }
+
+    #[test]
+    fn a_corrupt_entry_is_reported_and_reading_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Wal::open(dir.path()).unwrap();
+        let q = wal.queue("q").unwrap();
+        for v in 0..3 {
+            q.append(&batch(v as f64)).unwrap();
+        }
+        q.inner
+            .entries
+            .insert(entry::key(1), &b"\x01garbage that is no entry at all"[..])
+            .unwrap();
+        let got: Vec<_> = q.read_from(0).collect();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].as_ref().unwrap().batch, batch(0.0));
+        match &got[1] {
+            Err(WalError::Corrupt { queue, seq, .. }) => {
+                assert_eq!(queue, "q");
+                assert_eq!(seq.0, Some(1));
+            }
+            other => panic!("expected a corrupt entry, got {other:?}"),
+        }
+        assert_eq!(got[2].as_ref().unwrap().batch, batch(2.0));
+    }
+
+    #[test]
+    fn corrupt_positions_are_typed_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Wal::open(dir.path()).unwrap();
+        let q = wal.queue("q").unwrap();
+        q.inner
+            .meta
+            .insert(super::position_key(0), &b"short"[..])
+            .unwrap();
+        assert!(matches!(q.position(0), Err(WalError::CorruptMeta { .. })));
+        assert!(matches!(q.positions(), Err(WalError::CorruptMeta { .. })));
+    }
+}
