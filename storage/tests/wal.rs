@@ -186,3 +186,41 @@ fn large_backlog_replays_incrementally_with_nan_values() {
     assert_eq!(n, 200);
     assert!(wal.size_on_disk().unwrap() > 0);
 }
+
+#[test]
+fn handles_can_move_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Wal>();
+    send_sync::<smelter_storage::wal::Queue>();
+    send_sync::<Batch>();
+    send_sync::<Labels>();
+    send::<smelter_storage::wal::Entries>();
+}
+
+#[test]
+fn concurrent_appenders_get_dense_unique_sequence_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = Wal::open(dir.path()).unwrap();
+    let q = wal.queue("q").unwrap();
+    let mut seqs: Vec<u64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let q = q.clone();
+                s.spawn(move || {
+                    (0..50)
+                        .map(|i| q.append(&batch(t * 100 + i, 1, 2)).unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..200).collect::<Vec<_>>());
+    assert_eq!(q.len().unwrap(), 200);
+    assert_eq!(q.backlog_samples().unwrap(), 400);
+}
