@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use smelter_storage::remote_write::{decode, encode};
+use smelter_storage::remote_write::{decode, encode, Encoder};
 use smelter_storage::{Batch, Labels, Sample, Series};
 
 fn request(series: usize) -> Batch {
@@ -34,6 +34,11 @@ fn codec(c: &mut Criterion) {
     let mut g = c.benchmark_group("remote_write_2000_samples");
     g.throughput(Throughput::Elements(2_000));
     g.bench_function("encode", |b| b.iter(|| encode(black_box(&batch)).unwrap()));
+    let mut encoder = Encoder::default();
+    let mut out = Vec::new();
+    g.bench_function("encode_reusing_buffers", |b| {
+        b.iter(|| encoder.encode_into(black_box(&batch), &mut out).unwrap())
+    });
     g.bench_function("decode", |b| {
         b.iter(|| decode(black_box(&body), 64 << 20).unwrap())
     });

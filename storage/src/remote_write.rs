@@ -55,11 +55,51 @@ pub enum DecodeError {
 /// `Content-Type: application/x-protobuf`.
 ///
 /// An exemplar without a timestamp is sent with timestamp 0 (the proto field
-/// is not optional).
+/// is not optional). A send loop should keep an [`Encoder`] instead, which
+/// reuses its buffers across requests.
 pub fn encode(batch: &Batch) -> Result<Vec<u8>, EncodeError> {
-    let mut proto = Vec::with_capacity(batch.sample_count() * 64);
-    writer::write_request(batch, &mut proto);
-    Ok(snap::raw::Encoder::new().compress_vec(&proto)?)
+    let mut out = Vec::new();
+    Encoder::default().encode_into(batch, &mut out)?;
+    Ok(out)
+}
+
+/// A reusable remote write encoder: keeps the protobuf buffer and snappy's
+/// hash table between requests, so a send loop does not allocate (and
+/// page-fault in) fresh buffers for every request.
+pub struct Encoder {
+    proto: Vec<u8>,
+    snappy: snap::raw::Encoder,
+}
+
+impl Default for Encoder {
+    fn default() -> Self {
+        Encoder {
+            proto: Vec::new(),
+            snappy: snap::raw::Encoder::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder")
+            .field("proto_capacity", &self.proto.capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Encoder {
+    /// Replaces the contents of `out` with the encoded body of `batch`.
+    pub fn encode_into(&mut self, batch: &Batch, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.proto.clear();
+        writer::write_request(batch, &mut self.proto);
+        out.clear();
+        // 0 for inputs snappy cannot take; `compress` then says `TooBig`.
+        out.resize(snap::raw::max_compress_len(self.proto.len()), 0);
+        let n = self.snappy.compress(&self.proto, out)?;
+        out.truncate(n);
+        Ok(())
+    }
 }
 
 /// Decodes a remote write body, refusing bodies that decompress to more than
@@ -276,6 +316,17 @@ mod tests {
             .decompress_vec(&encode(&batch).unwrap())
             .unwrap();
         assert_eq!(ours, to_proto(&batch).encode_to_vec());
+    }
+
+    #[test]
+    fn reused_encoder_gives_the_same_bodies() {
+        let mut enc = Encoder::default();
+        let mut out = Vec::new();
+        for batch in [sample_batch(), Batch::default(), sample_batch()] {
+            enc.encode_into(&batch, &mut out).unwrap();
+            assert_eq!(out, encode(&batch).unwrap());
+            assert!(decode(&out, CAP).unwrap().bit_eq(&batch));
+        }
     }
 
     #[test]
