@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use smelter_storage::remote_write::{decode, encode, Encoder};
+use smelter_storage::remote_write::{decode, encode, Decoder, Encoder};
 use smelter_storage::{Batch, Labels, Sample, Series};
 
 fn request(series: usize) -> Batch {
@@ -41,6 +41,10 @@ fn codec(c: &mut Criterion) {
     });
     g.bench_function("decode", |b| {
         b.iter(|| decode(black_box(&body), 64 << 20).unwrap())
+    });
+    let mut decoder = Decoder::new(64 << 20);
+    g.bench_function("decode_reusing_buffers", |b| {
+        b.iter(|| decoder.decode(black_box(&body)).unwrap())
     });
     g.finish();
 }

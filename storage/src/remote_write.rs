@@ -109,19 +109,45 @@ impl Encoder {
 /// demands; labels with an empty value are dropped (empty means absent).
 /// Decoded exemplars always carry `Some(timestamp)`.
 pub fn decode(body: &[u8], max_decompressed: usize) -> Result<Batch, DecodeError> {
-    // The block header announces the decompressed length: check it before
-    // allocating, so a tiny body can't make us allocate gigabytes.
-    let len = snap::raw::decompress_len(body).map_err(DecodeError::Snappy)?;
-    if len > max_decompressed {
-        return Err(DecodeError::TooLarge {
-            len,
-            max: max_decompressed,
-        });
+    Decoder::new(max_decompressed).decode(body)
+}
+
+/// A reusable remote write decoder: keeps its decompression buffer between
+/// requests (a receiver keeps one per worker).
+#[derive(Debug)]
+pub struct Decoder {
+    raw: Vec<u8>,
+    max_decompressed: usize,
+}
+
+impl Decoder {
+    /// A decoder refusing bodies that decompress to more than
+    /// `max_decompressed` bytes.
+    pub fn new(max_decompressed: usize) -> Self {
+        Decoder {
+            raw: Vec::new(),
+            max_decompressed,
+        }
     }
-    let raw = snap::raw::Decoder::new()
-        .decompress_vec(body)
-        .map_err(DecodeError::Snappy)?;
-    reader::read_request(&raw)
+
+    /// Decodes one body; see [`decode`].
+    pub fn decode(&mut self, body: &[u8]) -> Result<Batch, DecodeError> {
+        // The block header announces the decompressed length: check it
+        // before allocating, so a tiny body can't make us allocate gigabytes.
+        let len = snap::raw::decompress_len(body).map_err(DecodeError::Snappy)?;
+        if len > self.max_decompressed {
+            return Err(DecodeError::TooLarge {
+                len,
+                max: self.max_decompressed,
+            });
+        }
+        self.raw.clear();
+        self.raw.resize(len, 0);
+        let n = snap::raw::Decoder::new()
+            .decompress(body, &mut self.raw)
+            .map_err(DecodeError::Snappy)?;
+        reader::read_request(&self.raw[..n])
+    }
 }
 
 /// The model → protobuf mapping through prost's structs, for tests and tools
@@ -326,6 +352,16 @@ mod tests {
             enc.encode_into(&batch, &mut out).unwrap();
             assert_eq!(out, encode(&batch).unwrap());
             assert!(decode(&out, CAP).unwrap().bit_eq(&batch));
+        }
+    }
+
+    #[test]
+    fn reused_decoder_gives_the_same_batches() {
+        let mut dec = Decoder::new(CAP);
+        for batch in [sample_batch(), Batch::default(), sample_batch()] {
+            let body = encode(&batch).unwrap();
+            assert!(dec.decode(&body).unwrap().bit_eq(&batch));
+            assert!(dec.decode(b"\xff\xff").is_err());
         }
     }
 
