@@ -1,0 +1,399 @@
+//! One named queue of the WAL: appends, reads, read positions, truncation and
+//! the size cap. See the parent module for its place in the data flow.
+
+use std::sync::{Arc, Mutex};
+
+use super::entry::{self, Header};
+use super::error::{EntrySeq, Result, WalError};
+use super::reader::Entries;
+use crate::model::Batch;
+
+pub(crate) const ENTRIES_PREFIX: &str = "entries:";
+const META_PREFIX: &str = "meta:";
+/// Meta key: no sequence number below it will be handed out again, even if
+/// the entries tree is empty (after truncation) when the queue reopens.
+const FLOOR_KEY: &[u8] = b"floor";
+/// Meta key prefix of per-shard read positions, followed by the shard `u32`
+/// big-endian.
+const POSITION_PREFIX: &[u8] = b"pos/";
+
+/// What a size cap dropped; the caller counts it in its drop metrics and logs
+/// it with the reason, as the design requires for every dropped sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DropReport {
+    pub entries: u64,
+    pub samples: u64,
+    pub bytes: u64,
+}
+
+/// Handle to one queue; cheap to clone, clones share state.
+#[derive(Clone)]
+pub struct Queue {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: String,
+    db: sled::Db,
+    entries: sled::Tree,
+    meta: sled::Tree,
+    append: Mutex<AppendState>,
+}
+
+/// The stored backlog, computed from its first and last entries.
+struct Span {
+    entries: u64,
+    samples: u64,
+    bytes: u64,
+}
+
+/// What the next append continues from.
+#[derive(Debug, Clone, Copy)]
+struct AppendState {
+    next_seq: u64,
+    cum_bytes: u64,
+    cum_samples: u64,
+}
+
+impl Queue {
+    pub(super) fn open(db: &sled::Db, name: &str) -> Result<Queue> {
+        let entries = db.open_tree(format!("{ENTRIES_PREFIX}{name}"))?;
+        let meta = db.open_tree(format!("{META_PREFIX}{name}"))?;
+        let floor = match meta.get(FLOOR_KEY)? {
+            Some(v) => read_u64(&v).ok_or_else(|| corrupt_meta(name))?,
+            None => 0,
+        };
+        let mut state = AppendState {
+            next_seq: floor,
+            cum_bytes: 0,
+            cum_samples: 0,
+        };
+        let q = Queue {
+            inner: Arc::new(Inner {
+                name: name.to_owned(),
+                db: db.clone(),
+                entries,
+                meta,
+                append: Mutex::new(state),
+            }),
+        };
+        if let Some((seq, header, _)) = q.edge(true)? {
+            state.next_seq = state.next_seq.max(seq + 1);
+            state.cum_bytes = header.cum_bytes;
+            state.cum_samples = header.cum_samples;
+            *q.inner.append.lock().unwrap_or_else(|e| e.into_inner()) = state;
+        }
+        Ok(q)
+    }
+
+    /// The queue's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Stores `batch` and returns its sequence number. The batch is durable
+    /// only after the next [`flush`](Self::flush): acknowledge producers then.
+    pub fn append(&self, batch: &Batch) -> Result<u64> {
+        let samples = batch.sample_count() as u64;
+        // Encode and compress outside the lock: only numbering and the
+        // in-memory sled insert are serialized.
+        let mut value = entry::encode(batch, samples)?;
+        let mut state = self.inner.append.lock().unwrap_or_else(|e| e.into_inner());
+        let next = AppendState {
+            next_seq: state.next_seq + 1,
+            cum_bytes: state.cum_bytes + value.len() as u64,
+            cum_samples: state.cum_samples + samples,
+        };
+        entry::set_cumulative(&mut value, next.cum_bytes, next.cum_samples);
+        let seq = state.next_seq;
+        self.inner.entries.insert(entry::key(seq), value)?;
+        *state = next;
+        Ok(seq)
+    }
+
+    /// Makes every append so far (to any queue of this WAL) and every
+    /// position set so far durable. One flush serves many appends.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    /// Reads entries with sequence number `>= seq`, lazily and in order.
+    pub fn read_from(&self, seq: u64) -> Entries {
+        Entries {
+            queue: self.inner.name.clone(),
+            iter: self.inner.entries.range(entry::key(seq)..),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The sequence number the next append will get.
+    pub fn next_seq(&self) -> u64 {
+        self.inner
+            .append
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_seq
+    }
+
+    /// Sequence number of the oldest stored entry.
+    pub fn first_seq(&self) -> Result<Option<u64>> {
+        Ok(self.edge(false)?.map(|(seq, _, _)| seq))
+    }
+
+    /// Number of stored entries (the backlog), from the first and last keys.
+    pub fn len(&self) -> Result<u64> {
+        Ok(self.span()?.map_or(0, |s| s.entries))
+    }
+
+    /// Whether no entry is stored.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.inner.entries.first()?.is_none())
+    }
+
+    /// Samples in the stored entries.
+    pub fn backlog_samples(&self) -> Result<u64> {
+        Ok(self.span()?.map_or(0, |s| s.samples))
+    }
+
+    /// Logical size of the stored entries in bytes (compressed values as
+    /// handed to sled), the quantity [`enforce_size_cap`](Self::enforce_size_cap)
+    /// bounds. Disk usage is higher; see [`super::Wal::size_on_disk`].
+    pub fn backlog_bytes(&self) -> Result<u64> {
+        Ok(self.span()?.map_or(0, |s| s.bytes))
+    }
+
+    /// Approximate bytes on disk of the whole WAL database (sled keeps one
+    /// file set for all queues).
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.inner.db.size_on_disk()?)
+    }
+
+    /// Records that `shard` has delivered every entry below `seq`. Durable
+    /// with the next flush, so a sender group-commits positions too.
+    pub fn set_position(&self, shard: u32, seq: u64) -> Result<()> {
+        self.inner
+            .meta
+            .insert(position_key(shard), &seq.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// The recorded position of `shard`, if it ever recorded one.
+    pub fn position(&self, shard: u32) -> Result<Option<u64>> {
+        match self.inner.meta.get(position_key(shard))? {
+            Some(v) => Ok(Some(
+                read_u64(&v).ok_or_else(|| corrupt_meta(&self.inner.name))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Every recorded `(shard, position)`, by shard.
+    pub fn positions(&self) -> Result<Vec<(u32, u64)>> {
+        let mut out = Vec::new();
+        for kv in self.inner.meta.scan_prefix(POSITION_PREFIX) {
+            let (k, v) = kv?;
+            let shard = k
+                .get(POSITION_PREFIX.len()..)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(u32::from_be_bytes);
+            match (shard, read_u64(&v)) {
+                (Some(shard), Some(pos)) => out.push((shard, pos)),
+                _ => return Err(corrupt_meta(&self.inner.name)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Forgets every recorded position (after resharding, once the new
+    /// shards' positions are set).
+    pub fn clear_positions(&self) -> Result<()> {
+        for kv in self.inner.meta.scan_prefix(POSITION_PREFIX) {
+            let (k, _) = kv?;
+            self.inner.meta.remove(k)?;
+        }
+        Ok(())
+    }
+
+    /// The lowest position among shards `0..shards`; a shard that never
+    /// recorded one counts as 0 (it has delivered nothing).
+    pub fn min_position(&self, shards: u32) -> Result<u64> {
+        let mut min = u64::MAX;
+        for shard in 0..shards {
+            min = min.min(self.position(shard)?.unwrap_or(0));
+        }
+        Ok(if shards == 0 { 0 } else { min })
+    }
+
+    /// Removes every entry every shard of `0..shards` has delivered; returns
+    /// how many entries went.
+    pub fn truncate_acknowledged(&self, shards: u32) -> Result<u64> {
+        let min = self.min_position(shards)?;
+        self.truncate_below(min)
+    }
+
+    /// Removes every entry with a sequence number below `seq`; returns how
+    /// many entries went.
+    pub fn truncate_below(&self, seq: u64) -> Result<u64> {
+        // The floor first: if we crash midway, reopening must still not hand
+        // out sequence numbers at or below positions already recorded.
+        let floor = seq.min(self.next_seq());
+        let old_floor = match self.inner.meta.get(FLOOR_KEY)? {
+            Some(v) => read_u64(&v).ok_or_else(|| corrupt_meta(&self.inner.name))?,
+            None => 0,
+        };
+        if floor > old_floor {
+            self.inner.meta.insert(FLOOR_KEY, &floor.to_be_bytes())?;
+        }
+        let mut removed = 0;
+        // Bounded batches keep memory flat however long the backlog.
+        loop {
+            let mut batch = sled::Batch::default();
+            let mut n = 0u64;
+            for kv in self.inner.entries.range(..entry::key(seq)).take(1024) {
+                let (k, _) = kv?;
+                batch.remove(k);
+                n += 1;
+            }
+            if n == 0 {
+                return Ok(removed);
+            }
+            self.inner.entries.apply_batch(batch)?;
+            removed += n;
+        }
+    }
+
+    /// Drops the oldest entries until the logical backlog is at most
+    /// `max_bytes`, and reports what was dropped so the caller can count and
+    /// log it. A shard whose position falls below the new first entry simply
+    /// resumes at the first entry.
+    pub fn enforce_size_cap(&self, max_bytes: u64) -> Result<DropReport> {
+        let total = self.backlog_bytes()?;
+        if total <= max_bytes {
+            return Ok(DropReport::default());
+        }
+        let mut report = DropReport::default();
+        let mut cut = None;
+        for kv in self.inner.entries.iter() {
+            let (k, v) = kv?;
+            let seq = entry::parse_key(&k).map_err(|e| self.corrupt(None, e))?;
+            let header = entry::header(&v).map_err(|e| self.corrupt(Some(seq), e))?;
+            report.entries += 1;
+            report.samples += header.samples;
+            report.bytes += v.len() as u64;
+            cut = Some(seq + 1);
+            if total - report.bytes <= max_bytes {
+                break;
+            }
+        }
+        if let Some(cut) = cut {
+            self.truncate_below(cut)?;
+        }
+        Ok(report)
+    }
+
+    /// First (`last == false`) or last entry's sequence number and header.
+    fn edge(&self, last: bool) -> Result<Option<(u64, Header, u64)>> {
+        let kv = if last {
+            self.inner.entries.last()?
+        } else {
+            self.inner.entries.first()?
+        };
+        let Some((k, v)) = kv else { return Ok(None) };
+        let seq = entry::parse_key(&k).map_err(|e| self.corrupt(None, e))?;
+        let header = entry::header(&v).map_err(|e| self.corrupt(Some(seq), e))?;
+        Ok(Some((seq, header, v.len() as u64)))
+    }
+
+    /// First and last entries, if any.
+    fn span(&self) -> Result<Option<Span>> {
+        let (Some((first, f, first_len)), Some((last, l, _))) =
+            (self.edge(false)?, self.edge(true)?)
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Span {
+            entries: last - first + 1,
+            samples: l.cum_samples - f.cum_samples + f.samples,
+            bytes: l.cum_bytes - f.cum_bytes + first_len,
+        }))
+    }
+
+    fn corrupt(&self, seq: Option<u64>, source: super::EntryError) -> WalError {
+        WalError::Corrupt {
+            queue: self.inner.name.clone(),
+            seq: EntrySeq(seq),
+            source,
+        }
+    }
+}
+
+fn position_key(shard: u32) -> Vec<u8> {
+    let mut k = POSITION_PREFIX.to_vec();
+    k.extend_from_slice(&shard.to_be_bytes());
+    k
+}
+
+fn read_u64(v: &[u8]) -> Option<u64> {
+    <[u8; 8]>::try_from(v).ok().map(u64::from_be_bytes)
+}
+
+fn corrupt_meta(queue: &str) -> WalError {
+    WalError::CorruptMeta {
+        queue: queue.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Batch, Labels, Sample, Series};
+    use crate::wal::{entry, Wal, WalError};
+
+    fn batch(v: f64) -> Batch {
+        Batch {
+            series: vec![Series::new(
+                Labels::from_pairs([("__name__", "m")]),
+                vec![Sample::new(v, 1)],
+            )],
+            metadata: vec![],
+        }
+    }
+
+    #[test]
+    fn a_corrupt_entry_is_reported_and_reading_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Wal::open(dir.path()).unwrap();
+        let q = wal.queue("q").unwrap();
+        for v in 0..3 {
+            q.append(&batch(v as f64)).unwrap();
+        }
+        q.inner
+            .entries
+            .insert(entry::key(1), &b"\x01garbage that is no entry at all"[..])
+            .unwrap();
+        let got: Vec<_> = q.read_from(0).collect();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].as_ref().unwrap().batch, batch(0.0));
+        match &got[1] {
+            Err(WalError::Corrupt { queue, seq, .. }) => {
+                assert_eq!(queue, "q");
+                assert_eq!(seq.0, Some(1));
+            }
+            other => panic!("expected a corrupt entry, got {other:?}"),
+        }
+        assert_eq!(got[2].as_ref().unwrap().batch, batch(2.0));
+    }
+
+    #[test]
+    fn corrupt_positions_are_typed_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = Wal::open(dir.path()).unwrap();
+        let q = wal.queue("q").unwrap();
+        q.inner
+            .meta
+            .insert(super::position_key(0), &b"short"[..])
+            .unwrap();
+        assert!(matches!(q.position(0), Err(WalError::CorruptMeta { .. })));
+        assert!(matches!(q.positions(), Err(WalError::CorruptMeta { .. })));
+    }
+}
