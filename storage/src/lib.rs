@@ -1,1 +1,2 @@
 //! Storage of smelter: the telemetry model, its codecs and the write-ahead log.
+pub mod exposition;
