@@ -203,7 +203,7 @@ pub(crate) fn parse_timestamp_seconds(s: &str) -> Option<i64> {
         return None;
     }
     let ms = (v * 1000.0).round();
-    if ms >= -9.2e18 && ms <= 9.2e18 {
+    if (-9.2e18..=9.2e18).contains(&ms) {
         Some(ms as i64)
     } else {
         None
