@@ -149,9 +149,7 @@ impl<'a> LabelsIter<'a> {
             n
         } else {
             let start = i;
-            while i < b.len() && is_label_char(b[i]) {
-                i += 1;
-            }
+            i = skip_class(b, i, LABEL_CHAR);
             s.get(start..i)?
         };
         while i < b.len() && matches!(b[i], b' ' | b'\t' | b'=') {
@@ -173,17 +171,24 @@ impl<'a> LabelsIter<'a> {
     }
 }
 
-#[inline]
-pub(crate) fn is_label_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_'
-}
-
 /// Finds the closing quote of a quoted string whose content starts at
 /// `start`. Returns its index and whether a backslash escape was seen, or
 /// `None` if the string is not terminated.
 #[inline]
 pub(crate) fn scan_quoted(b: &[u8], start: usize) -> Option<(usize, bool)> {
+    // Most label values are short: look at the first bytes directly, which is
+    // cheaper than setting up a SIMD search.
     let mut i = start;
+    let short_end = b.len().min(start + 24);
+    while i < short_end {
+        if CLASS[b[i] as usize] & QUOTE_OR_BACKSLASH != 0 {
+            if b[i] == b'"' {
+                return Some((i, false));
+            }
+            break;
+        }
+        i += 1;
+    }
     let mut escaped = false;
     loop {
         let rel = memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
@@ -222,4 +227,49 @@ pub(crate) fn unescape(s: &str, quotes: bool) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Byte classes, one lookup instead of several range compares per byte.
+pub(crate) const METRIC_CHAR: u8 = 1;
+pub(crate) const METRIC_START: u8 = 2;
+pub(crate) const LABEL_CHAR: u8 = 4;
+pub(crate) const LABEL_START: u8 = 8;
+pub(crate) const QUOTE_OR_BACKSLASH: u8 = 16;
+
+pub(crate) static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let alpha = b.is_ascii_alphabetic() || b == b'_';
+        let digit = b.is_ascii_digit();
+        let mut v = 0;
+        if alpha || digit || b == b':' {
+            v |= METRIC_CHAR;
+        }
+        if alpha || b == b':' {
+            v |= METRIC_START;
+        }
+        if alpha || digit {
+            v |= LABEL_CHAR;
+        }
+        if alpha {
+            v |= LABEL_START;
+        }
+        if b == b'"' || b == b'\\' {
+            v |= QUOTE_OR_BACKSLASH;
+        }
+        t[c] = v;
+        c += 1;
+    }
+    t
+};
+
+/// Index of the first byte from `i` that is not of class `class`.
+#[inline(always)]
+pub(crate) fn skip_class(b: &[u8], mut i: usize, class: u8) -> usize {
+    while i < b.len() && CLASS[b[i] as usize] & class != 0 {
+        i += 1;
+    }
+    i
 }

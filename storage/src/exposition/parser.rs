@@ -3,7 +3,10 @@
 use std::iter::FusedIterator;
 
 use super::error::{got, snippet, ErrorKind, ParseError};
-use super::labels::{is_label_char, scan_quoted, unescape, LabelsRef};
+use super::labels::{
+    scan_quoted, skip_class, unescape, LabelsRef, CLASS, LABEL_CHAR, LABEL_START, METRIC_CHAR,
+    METRIC_START,
+};
 use super::number::{parse_timestamp_ms, parse_timestamp_seconds, parse_value};
 use super::{Entry, Exemplar, Format, MetricKind};
 
@@ -51,6 +54,9 @@ pub struct Parser<'a> {
     done: bool,
     saw_eof: bool,
     family: Family<'a>,
+    /// The previous sample's bare metric name: consecutive lines mostly
+    /// share it, and a `memcmp` is cheaper than classifying each byte again.
+    last_name: &'a str,
 }
 
 /// The OpenMetrics family the parser is in.
@@ -106,6 +112,7 @@ impl<'a> Parser<'a> {
             done: false,
             saw_eof: false,
             family: Family::new(""),
+            last_name: "",
         }
     }
 
@@ -305,15 +312,8 @@ impl<'a> Parser<'a> {
             labels = l;
             i = j;
         } else {
-            if !is_metric_start(b[i]) {
-                return Err(unexpected("metric name", line, i));
-            }
-            let start = i;
-            i += 1;
-            while i < len && is_metric_char(b[i]) {
-                i += 1;
-            }
-            name = &line[start..i];
+            name = self.sample_name(line, i)?;
+            i += name.len();
             let j = if om { i } else { skip_ws(b, i) };
             if b.get(j) == Some(&b'{') {
                 let (_, l, k) = self.label_set(line, j + 1, false)?;
@@ -332,6 +332,27 @@ impl<'a> Parser<'a> {
         } else {
             text_rest(line, i, name, labels)
         }
+    }
+
+    /// The bare metric name of a sample line starting at `i`.
+    #[inline]
+    fn sample_name(&mut self, line: &'a str, i: usize) -> R<&'a str> {
+        let b = line.as_bytes();
+        let last = self.last_name.as_bytes();
+        if !last.is_empty()
+            && b.len() > i + last.len()
+            && &b[i..i + last.len()] == last
+            && CLASS[b[i + last.len()] as usize] & METRIC_CHAR == 0
+        {
+            return Ok(&line[i..i + last.len()]);
+        }
+        if !is_metric_start(b[i]) {
+            return Err(unexpected("metric name", line, i));
+        }
+        let end = skip_class(b, i + 1, METRIC_CHAR);
+        let name = &line[i..end];
+        self.last_name = name;
+        Ok(name)
     }
 
     /// OpenMetrics: ` value[ timestamp][ # exemplar]` from `i`.
@@ -419,7 +440,6 @@ impl<'a> Parser<'a> {
         want_name: bool,
     ) -> R<(Option<&'a str>, LabelsRef<'a>, usize)> {
         let b = line.as_bytes();
-        let len = b.len();
         let ws = self.format == Format::PrometheusText;
         let mut name = None;
         if ws {
@@ -457,11 +477,8 @@ impl<'a> Parser<'a> {
             }
             if c == b'"' {
                 i = quoted_name(line, i)?.1;
-            } else if c.is_ascii_alphabetic() || c == b'_' {
-                i += 1;
-                while i < len && is_label_char(b[i]) {
-                    i += 1;
-                }
+            } else if CLASS[c as usize] & LABEL_START != 0 {
+                i = skip_class(b, i + 1, LABEL_CHAR);
             } else {
                 return Err(unexpected("label name", line, i));
             }
@@ -629,10 +646,7 @@ fn meta_name(line: &str, i: usize) -> R<(&str, usize)> {
     match b.get(i) {
         Some(b'"') => quoted_name(line, i),
         Some(&c) if is_metric_start(c) => {
-            let mut j = i + 1;
-            while j < b.len() && is_metric_char(b[j]) {
-                j += 1;
-            }
+            let j = skip_class(b, i + 1, METRIC_CHAR);
             Ok((&line[i..j], j))
         }
         _ => Err(unexpected("metric name", line, i)),
@@ -671,10 +685,5 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 
 #[inline]
 fn is_metric_start(c: u8) -> bool {
-    c.is_ascii_alphabetic() || c == b'_' || c == b':'
-}
-
-#[inline]
-fn is_metric_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b':'
+    CLASS[c as usize] & METRIC_START != 0
 }
