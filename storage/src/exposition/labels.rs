@@ -135,9 +135,29 @@ impl<'a> Iterator for LabelsIter<'a> {
 impl ExactSizeIterator for LabelsIter<'_> {}
 
 impl<'a> LabelsIter<'a> {
+    #[inline]
     fn decode_one(&mut self) -> Option<(&'a str, Cow<'a, str>)> {
         let s = self.rest;
         let b = s.as_bytes();
+        // Fast path: `name="value"` with a bare name and no blanks, the shape
+        // of nearly every label.
+        let n = skip_class(b, 0, LABEL_CHAR);
+        if n > 0 && b.get(n) == Some(&b'=') && b.get(n + 1) == Some(&b'"') {
+            let vstart = n + 2;
+            let (vend, escaped) = scan_quoted(b, vstart)?;
+            let raw = s.get(vstart..vend)?;
+            let value = if escaped {
+                unescape(raw, true)
+            } else {
+                Cow::Borrowed(raw)
+            };
+            let mut next = vend + 1;
+            if b.get(next) == Some(&b',') {
+                next += 1;
+            }
+            self.rest = s.get(next..)?;
+            return Some((s.get(..n)?, value));
+        }
         let mut i = 0;
         while i < b.len() && matches!(b[i], b' ' | b'\t' | b',') {
             i += 1;
@@ -174,31 +194,78 @@ impl<'a> LabelsIter<'a> {
 /// Finds the closing quote of a quoted string whose content starts at
 /// `start`. Returns its index and whether a backslash escape was seen, or
 /// `None` if the string is not terminated.
-#[inline]
+#[inline(always)]
 pub(crate) fn scan_quoted(b: &[u8], start: usize) -> Option<(usize, bool)> {
-    // Most label values are short: look at the first bytes directly, which is
-    // cheaper than setting up a SIMD search.
-    let mut i = start;
-    let short_end = b.len().min(start + 24);
-    while i < short_end {
-        if CLASS[b[i] as usize] & QUOTE_OR_BACKSLASH != 0 {
-            if b[i] == b'"' {
-                return Some((i, false));
-            }
-            break;
-        }
-        i += 1;
-    }
     let mut escaped = false;
+    let mut i = start;
     loop {
-        let rel = memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
-        i += rel;
+        i = find_quote_or_backslash(b, i)?;
         if b[i] == b'"' {
             return Some((i, escaped));
         }
         escaped = true;
         i += 2;
     }
+}
+
+/// Index of the first `"` or `\\` at or after `i`. Label values are mostly
+/// short, so the first 64 bytes are searched 8 at a time in a `u64` (SWAR),
+/// which is cheaper than setting up a SIMD search; longer strings use memchr.
+#[inline(always)]
+fn find_quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let swar_end = b.len().min(i.saturating_add(64));
+    while i + 8 <= swar_end {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        let w = u64::from_le_bytes(w);
+        let q = w ^ (ONES * b'"' as u64);
+        let s = w ^ (ONES * b'\\' as u64);
+        // A zero byte in q or s marks a match; the lowest flagged byte is
+        // always a true match (borrows only propagate upwards).
+        let m = ((q.wrapping_sub(ONES) & !q) | (s.wrapping_sub(ONES) & !s)) & HIGH;
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    if i + 8 > b.len() {
+        while i < b.len() {
+            if CLASS[b[i] as usize] & QUOTE_OR_BACKSLASH != 0 {
+                return Some(i);
+            }
+            i += 1;
+        }
+        return None;
+    }
+    memchr::memchr2(b'"', b'\\', b.get(i..)?).map(|r| i + r)
+}
+
+/// Index of the first `byte` at or after `i`, searched 8 bytes at a time
+/// (SWAR) for the short distances of label names, then with memchr.
+#[inline(always)]
+pub(crate) fn find_byte(b: &[u8], mut i: usize, byte: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let swar_end = b.len().min(i.saturating_add(32));
+    while i + 8 <= swar_end {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        let x = u64::from_le_bytes(w) ^ (ONES * byte as u64);
+        let m = x.wrapping_sub(ONES) & !x & HIGH;
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    memchr::memchr(byte, b.get(i..)?).map(|r| i + r)
+}
+
+/// Whether every byte of `b` has class `class` (branch-free over the slice).
+#[inline(always)]
+pub(crate) fn all_class(b: &[u8], class: u8) -> bool {
+    b.iter().fold(class, |acc, &c| acc & CLASS[c as usize]) != 0
 }
 
 /// Decodes the escapes of a label value (`\\`, `\"`, `\n`), or of HELP text

@@ -4,8 +4,8 @@ use std::iter::FusedIterator;
 
 use super::error::{got, snippet, ErrorKind, ParseError};
 use super::labels::{
-    scan_quoted, skip_class, unescape, LabelsRef, CLASS, LABEL_CHAR, LABEL_START, METRIC_CHAR,
-    METRIC_START,
+    all_class, find_byte, scan_quoted, skip_class, unescape, LabelsRef, CLASS, LABEL_CHAR,
+    LABEL_START, METRIC_CHAR, METRIC_START,
 };
 use super::number::{parse_timestamp_ms, parse_timestamp_seconds, parse_value};
 use super::{Entry, Exemplar, Format, MetricKind};
@@ -478,7 +478,12 @@ impl<'a> Parser<'a> {
             if c == b'"' {
                 i = quoted_name(line, i)?.1;
             } else if CLASS[c as usize] & LABEL_START != 0 {
-                i = skip_class(b, i + 1, LABEL_CHAR);
+                // Fast path: the name runs up to the next `=` (found 8 bytes
+                // at a time) and is all label characters.
+                match find_byte(b, i + 1, b'=') {
+                    Some(eq) if all_class(&b[i + 1..eq], LABEL_CHAR) => i = eq,
+                    _ => i = skip_class(b, i + 1, LABEL_CHAR),
+                }
             } else {
                 return Err(unexpected("label name", line, i));
             }
