@@ -581,24 +581,54 @@ fn text_rest<'a>(
     let len = b.len();
     i = skip_ws(b, i);
     let vs = i;
-    while i < len && !is_ws(b[i]) {
-        i += 1;
+    // Fast path: a plain integer value is parsed while it is scanned.
+    let (mut acc, mut j) = (0u64, i);
+    while j < len && j - vs < 15 && b[j].is_ascii_digit() {
+        acc = acc * 10 + (b[j] - b'0') as u64;
+        j += 1;
     }
-    if vs == i {
-        return Err(unexpected("value", line, i));
+    let value = if j > vs && (j == len || is_ws(b[j])) {
+        i = j;
+        acc as f64
+    } else {
+        while i < len && !is_ws(b[i]) {
+            i += 1;
+        }
+        if vs == i {
+            return Err(unexpected("value", line, i));
+        }
+        let v = &line[vs..i];
+        parse_value(v).ok_or_else(|| ErrorKind::InvalidValue(snippet(v)))?
+    };
+    if i == len {
+        return Ok(Entry::Sample {
+            name,
+            labels,
+            value,
+            timestamp_ms: None,
+            exemplar: None,
+        });
     }
-    let v = &line[vs..i];
-    let value = parse_value(v).ok_or_else(|| ErrorKind::InvalidValue(snippet(v)))?;
     i = skip_ws(b, i);
     let mut timestamp_ms = None;
     if i < len {
         let ts = i;
-        while i < len && !is_ws(b[i]) {
+        // Fast path: up to 18 digits cannot overflow an i64.
+        let mut acc: i64 = 0;
+        while i < len && i - ts < 18 && b[i].is_ascii_digit() {
+            acc = acc * 10 + (b[i] - b'0') as i64;
             i += 1;
         }
-        let t = &line[ts..i];
-        timestamp_ms =
-            Some(parse_timestamp_ms(t).ok_or_else(|| ErrorKind::InvalidTimestamp(snippet(t)))?);
+        if i > ts && (i == len || is_ws(b[i])) {
+            timestamp_ms = Some(acc);
+        } else {
+            while i < len && !is_ws(b[i]) {
+                i += 1;
+            }
+            let t = &line[ts..i];
+            timestamp_ms =
+                Some(parse_timestamp_ms(t).ok_or_else(|| ErrorKind::InvalidTimestamp(snippet(t)))?);
+        }
         i = skip_ws(b, i);
         if i < len {
             return Err(unexpected("end of line", line, i));
