@@ -29,7 +29,90 @@ pub(crate) fn parse_value(s: &str) -> Option<f64> {
             return Some(v as f64);
         }
     }
-    parse_value_slow(b, s)
+    parse_decimal_fast(b).or_else(|| parse_value_slow(b, s))
+}
+
+/// Powers of ten that are exact in `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Clinger's fast path: `[-+]digits[.digits][e[-+]digits]` with at most 15
+/// significant digits and a decimal exponent within ±22 is one exact integer
+/// times or divided by an exact power of ten, so a single IEEE operation gives
+/// the correctly rounded result. Covers what exporters print (`0.5`,
+/// `1.2345e+06`, `-3.25`); anything else returns `None`.
+#[inline]
+fn parse_decimal_fast(b: &[u8]) -> Option<f64> {
+    let mut i = 0;
+    let neg = match b.first()? {
+        b'-' => {
+            i = 1;
+            true
+        }
+        b'+' => {
+            i = 1;
+            false
+        }
+        _ => false,
+    };
+    let mut mant: u64 = 0;
+    let mut digits = 0;
+    let int_start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        mant = mant.wrapping_mul(10).wrapping_add((b[i] - b'0') as u64);
+        digits += 1;
+        i += 1;
+    }
+    let mut exp: i32 = 0;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let frac_start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            mant = mant.wrapping_mul(10).wrapping_add((b[i] - b'0') as u64);
+            digits += 1;
+            i += 1;
+        }
+        exp = -((i - frac_start) as i32);
+    }
+    if digits == 0 || i == int_start || digits > 15 {
+        return None;
+    }
+    if i < b.len() && (b[i] | 0x20) == b'e' {
+        i += 1;
+        let eneg = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        let mut e: i32 = 0;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 4 {
+            e = e * 10 + (b[i] - b'0') as i32;
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        exp += if eneg { -e } else { e };
+    }
+    if i != b.len() || !(-22..=22).contains(&exp) {
+        return None;
+    }
+    let m = mant as f64;
+    let v = if exp >= 0 {
+        m * POW10[exp as usize]
+    } else {
+        m / POW10[(-exp) as usize]
+    };
+    Some(if neg { -v } else { v })
 }
 
 #[cold]
@@ -250,6 +333,27 @@ mod tests {
             "infin",
         ] {
             assert_eq!(parse_value(s).map(f64::to_bits), None, "{s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The fast decimal path agrees bit for bit with the standard
+        /// library's correctly rounded parser.
+        #[test]
+        fn fast_decimal_path_is_exact(
+            int in "[0-9]{0,9}",
+            frac in proptest::option::of("[0-9]{0,9}"),
+            exp in proptest::option::of(-30i32..30),
+            neg in proptest::bool::ANY,
+        ) {
+            let mut s = String::new();
+            if neg { s.push('-'); }
+            s.push_str(&int);
+            if let Some(f) = &frac { s.push('.'); s.push_str(f); }
+            if let Some(e) = exp { s.push_str(&format!("e{e}")); }
+            let want: Option<f64> = s.parse().ok();
+            let want = want.filter(|_| int.len() + frac.as_ref().map_or(0, |f| f.len()) > 0);
+            proptest::prop_assert_eq!(parse_value(&s).map(f64::to_bits), want.map(f64::to_bits), "{}", s);
         }
     }
 
