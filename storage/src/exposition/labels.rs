@@ -208,11 +208,35 @@ pub(crate) fn scan_quoted(b: &[u8], start: usize) -> Option<(usize, bool)> {
     }
 }
 
-/// Index of the first `"` or `\\` at or after `i`. Label values are mostly
-/// short, so the first 64 bytes are searched 8 at a time in a `u64` (SWAR),
-/// which is cheaper than setting up a SIMD search; longer strings use memchr.
+/// Index of the first `"` or `\\` at or after `i`. On x86_64, 16 bytes are
+/// compared at a time with SSE2 (part of the x86_64 baseline, so no runtime
+/// detection); the last bytes of a line, and other targets, use 8-byte SWAR.
+/// Label values are short, so this beats setting up memchr's AVX2 search.
 #[inline(always)]
 fn find_quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+            _mm_set1_epi8,
+        };
+        while i + 16 <= b.len() {
+            let chunk = &b[i..i + 16];
+            // SAFETY: `chunk` is exactly 16 readable bytes and
+            // `_mm_loadu_si128` has no alignment requirement; the SSE2
+            // intrinsics are sound because SSE2 is always enabled on x86_64.
+            let m = unsafe {
+                let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+                let q = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+                let s = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+                _mm_movemask_epi8(_mm_or_si128(q, s)) as u32
+            };
+            if m != 0 {
+                return Some(i + m.trailing_zeros() as usize);
+            }
+            i += 16;
+        }
+    }
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let swar_end = b.len().min(i.saturating_add(64));

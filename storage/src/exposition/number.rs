@@ -227,6 +227,26 @@ fn parse_hex(b: &[u8]) -> Option<f64> {
     Some(v)
 }
 
+/// The value of the first 8 bytes of `b` if they are all ASCII digits,
+/// computed in one `u64` (the SWAR method of the fast_float library).
+/// `b` must hold at least 8 bytes.
+#[inline(always)]
+pub(crate) fn eight_digits(b: &[u8]) -> Option<u64> {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    let v = u64::from_le_bytes(a);
+    let all_digits = (v.wrapping_add(0x4646_4646_4646_4646)
+        | v.wrapping_sub(0x3030_3030_3030_3030))
+        & 0x8080_8080_8080_8080
+        == 0;
+    if !all_digits {
+        return None;
+    }
+    let v = (v & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(2561) >> 8;
+    let v = (v & 0x00FF_00FF_00FF_00FF).wrapping_mul(6_553_601) >> 16;
+    Some((v & 0x0000_FFFF_0000_FFFF).wrapping_mul(42_949_672_960_001) >> 32)
+}
+
 /// Prometheus text format timestamp: decimal digits only (milliseconds).
 #[inline]
 pub(crate) fn parse_timestamp_ms(s: &str) -> Option<i64> {
@@ -354,6 +374,38 @@ mod tests {
             let want: Option<f64> = s.parse().ok();
             let want = want.filter(|_| int.len() + frac.as_ref().map_or(0, |f| f.len()) > 0);
             proptest::prop_assert_eq!(parse_value(&s).map(f64::to_bits), want.map(f64::to_bits), "{}", s);
+        }
+    }
+
+    #[test]
+    fn eight_digits_swar() {
+        assert_eq!(eight_digits(b"12345678"), Some(12_345_678));
+        assert_eq!(eight_digits(b"00000000"), Some(0));
+        assert_eq!(eight_digits(b"99999999x"), Some(99_999_999));
+        assert_eq!(eight_digits(b"17000000"), Some(17_000_000));
+        for bad in [
+            b"1234567a",
+            b"/2345678",
+            b":2345678",
+            b"1234 678",
+            b"\xff2345678",
+        ] {
+            assert_eq!(eight_digits(bad), None, "{:?}", bad);
+        }
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let s = format!("{:08}", x % 100_000_000);
+            assert_eq!(eight_digits(s.as_bytes()), Some(x % 100_000_000));
+            let mut bytes = x.to_le_bytes();
+            bytes[(x % 8) as usize] = (x >> 8) as u8;
+            let naive = bytes
+                .iter()
+                .all(u8::is_ascii_digit)
+                .then(|| bytes.iter().fold(0, |a, &c| a * 10 + (c - b'0') as u64));
+            assert_eq!(eight_digits(&bytes), naive);
         }
     }
 

@@ -7,7 +7,7 @@ use super::labels::{
     all_class, find_byte, scan_quoted, skip_class, unescape, LabelsRef, CLASS, LABEL_CHAR,
     LABEL_START, METRIC_CHAR, METRIC_START,
 };
-use super::number::{parse_timestamp_ms, parse_timestamp_seconds, parse_value};
+use super::number::{eight_digits, parse_timestamp_ms, parse_timestamp_seconds, parse_value};
 use super::{Entry, Exemplar, Format, MetricKind};
 
 type R<T> = Result<T, ErrorKind>;
@@ -613,8 +613,18 @@ fn text_rest<'a>(
     let mut timestamp_ms = None;
     if i < len {
         let ts = i;
-        // Fast path: up to 18 digits cannot overflow an i64.
+        // Fast path: up to 18 digits cannot overflow an i64; 8 at a time
+        // while they last.
         let mut acc: i64 = 0;
+        while i + 8 <= len && i - ts <= 10 {
+            match eight_digits(&b[i..]) {
+                Some(v) => {
+                    acc = acc * 100_000_000 + v as i64;
+                    i += 8;
+                }
+                None => break,
+            }
+        }
         while i < len && i - ts < 18 && b[i].is_ascii_digit() {
             acc = acc * 10 + (b[i] - b'0') as i64;
             i += 1;
