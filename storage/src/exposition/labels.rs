@@ -141,7 +141,10 @@ impl<'a> LabelsIter<'a> {
         let b = s.as_bytes();
         // Fast path: `name="value"` with a bare name and no blanks, the shape
         // of nearly every label.
-        let n = skip_class(b, 0, LABEL_CHAR);
+        let n = match find_byte(b, 0, b'=') {
+            Some(eq) if all_class(&b[..eq], LABEL_CHAR) => eq,
+            _ => skip_class(b, 0, LABEL_CHAR),
+        };
         if n > 0 && b.get(n) == Some(&b'=') && b.get(n + 1) == Some(&b'"') {
             let vstart = n + 2;
             let (vend, escaped) = scan_quoted(b, vstart)?;
