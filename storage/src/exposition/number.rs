@@ -74,7 +74,8 @@ fn parse_decimal_fast(b: &[u8]) -> Option<f64> {
             digits += 1;
             i += 1;
         }
-        exp = -((i - frac_start) as i32);
+        // Capped: a longer fraction exceeds 15 digits and is rejected below.
+        exp = -((i - frac_start).min(64) as i32);
     }
     if digits == 0 || i == int_start || digits > 15 {
         return None;
