@@ -118,6 +118,12 @@ impl<'a> Parser<'a> {
         self.lit = lit;
     }
 
+    /// [`Self::next0`] without another inlined copy of the scanner.
+    #[inline(never)]
+    fn next0_outlined(&mut self) {
+        self.next0();
+    }
+
     /// Read the next token that is not a comment, collecting comments into
     /// groups on the way. This runs once per token, so it is one function
     /// with the scanner inlined; comments take the out-of-line path.
@@ -158,7 +164,7 @@ impl<'a> Parser<'a> {
                 pos: self.pos,
                 text,
             });
-            self.next0();
+            self.next0_outlined();
         }
         self.comments.push(group);
     }
@@ -397,6 +403,7 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[inline]
     fn parse_pow(&mut self) -> Expr {
         let lhs = self.parse_unary();
         if self.tok == Token::Pow {
