@@ -201,14 +201,11 @@ impl<'a> Scanner<'a> {
     /// The index of the first byte at or after `i` that is not in `set`
     /// (or the end of input).
     #[inline(always)]
-    fn skip_bytes(&self, mut i: usize, set: impl Fn(u8) -> bool) -> usize {
-        while let Some(&b) = self.input.get(i) {
-            if !set(b) {
-                break;
-            }
-            i += 1;
+    fn skip_bytes(&self, i: usize, set: impl Fn(u8) -> bool) -> usize {
+        match self.input.get(i..) {
+            Some(rest) => i + rest.iter().position(|&b| !set(b)).unwrap_or(rest.len()),
+            None => i,
         }
-        i
     }
 
     #[inline]
@@ -405,18 +402,27 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline(always)]
     fn scan_identifier(&mut self) -> &'a str {
         let start = self.offset;
-        loop {
-            // `ch` is an identifier character: skip it and the ASCII
-            // identifier bytes after it, then look at what ends the run.
-            let i = self.skip_bytes(self.read_offset, |b| IDENT_BYTE[b as usize]);
-            self.goto(i);
-            if !(self.ch >= 0x80 && (is_letter(self.ch) || is_digit(self.ch))) {
-                break;
-            }
+        // `ch` is an identifier character: skip it and the ASCII identifier
+        // bytes after it, then look at what ends the run.
+        let i = self.skip_bytes(self.read_offset, |b| IDENT_BYTE[b as usize]);
+        self.goto(i);
+        if self.ch >= 0x80 {
+            self.scan_identifier_unicode();
         }
         self.text(start, self.offset)
+    }
+
+    /// The rest of an identifier from a non-ASCII character on.
+    #[cold]
+    #[inline(never)]
+    fn scan_identifier_unicode(&mut self) {
+        while self.ch >= 0x80 && (is_letter(self.ch) || is_digit(self.ch)) {
+            let i = self.skip_bytes(self.read_offset, |b| IDENT_BYTE[b as usize]);
+            self.goto(i);
+        }
     }
 
     /// Skip decimal digits from the current character; returns how many.
@@ -455,8 +461,34 @@ impl<'a> Scanner<'a> {
         (tok, self.text(start, self.offset))
     }
 
+    /// Scan a string whose opening quote (at `offset - 1`) was consumed.
+    #[inline(always)]
     fn scan_string(&mut self, until: u8, escape: bool, multiline: bool) -> &'a str {
         let start = self.offset - 1;
+        // Fast path: plain ASCII text up to the closing quote. `ch` itself
+        // was checked when the scanner stepped onto it; a non-ASCII or EOF
+        // `ch` stops the run at once.
+        let i = self.skip_bytes(self.offset, |b| {
+            (0x20..0x80).contains(&b) && b != until && b != b'\\'
+        });
+        if self.input.get(i) == Some(&until) {
+            self.goto(i + 1);
+            return self.text(start, self.offset);
+        }
+        if i != self.offset {
+            self.goto(i);
+        }
+        self.scan_string_slow(start, until, escape, multiline)
+    }
+
+    #[inline(never)]
+    fn scan_string_slow(
+        &mut self,
+        start: usize,
+        until: u8,
+        escape: bool,
+        multiline: bool,
+    ) -> &'a str {
         loop {
             // Skip text that needs no attention: not the closing quote, a
             // backslash, a newline, NUL or a non-ASCII byte.
