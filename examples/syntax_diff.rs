@@ -6,6 +6,7 @@
 //!
 //! Run: `cargo run --release --example syntax_diff -- 200000 > out.txt`
 //! Show one input's details: `... -- 200000 show N`
+//! Check files for parser panics: `... -- files PATH...`
 
 use std::collections::hash_map::DefaultHasher;
 use std::fmt::Write as _;
@@ -179,6 +180,21 @@ fn describe(input: &[u8]) -> String {
 
 fn main() {
     let mut args = std::env::args().skip(1);
+    if std::env::args().nth(1).as_deref() == Some("files") {
+        // Scan and parse the given files (e.g. saved fuzz crashes) and say
+        // whether the parser itself panics on them.
+        for path in args.skip(1) {
+            let input = std::fs::read(&path).unwrap_or_default();
+            let ok = std::panic::catch_unwind(|| describe(&input)).is_ok();
+            println!("{path}: {}", if ok { "parser ok" } else { "PARSER PANIC" });
+            if ok {
+                // Then the whole fuzz step; the default hook prints why it
+                // panics (formatter, evaluator).
+                let _ = std::panic::catch_unwind(|| smelter::syntax::fuzz_one(&input));
+            }
+        }
+        return;
+    }
     let count: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let show: Option<usize> = match args.next().as_deref() {
         Some("show") => args.next().and_then(|a| a.parse().ok()),

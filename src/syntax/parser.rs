@@ -403,21 +403,32 @@ impl<'a> Parser<'a> {
         }
     }
 
-    #[inline]
+    /// `unary ^ pow`. Inlined into [`Self::parse_binop`] so that an operand
+    /// without `^` (nearly all of them) costs no extra call.
+    #[inline(always)]
     fn parse_pow(&mut self) -> Expr {
         let lhs = self.parse_unary();
         if self.tok == Token::Pow {
-            let pos = self.pos;
-            self.next();
-            let rhs = self.nested(Self::parse_pow);
-            return Expr::Binary {
-                op: BinaryOp::Pow,
-                op_pos: pos,
-                left: Box::new(lhs),
-                right: Box::new(rhs),
-            };
+            return self.parse_pow_rest(lhs);
         }
         lhs
+    }
+
+    #[inline(never)]
+    fn parse_pow_outlined(&mut self) -> Expr {
+        self.parse_pow()
+    }
+
+    fn parse_pow_rest(&mut self, lhs: Expr) -> Expr {
+        let pos = self.pos;
+        self.next();
+        let rhs = self.nested(Self::parse_pow_outlined);
+        Expr::Binary {
+            op: BinaryOp::Pow,
+            op_pos: pos,
+            left: Box::new(lhs),
+            right: Box::new(rhs),
+        }
     }
 
     /// Run a recursive step with the depth guard.

@@ -208,7 +208,39 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    #[inline]
+    /// The index of the first byte at or after `i` that needs attention in
+    /// a string: `until`, `\\`, a control character (NUL and newline
+    /// included) or a non-ASCII byte. Eight bytes at a time: each mask below
+    /// flags, in a byte's high bit, the bytes equal to `until`, equal to `\\`,
+    /// below 0x20, or at or above 0x80. A borrow can only make a flag appear
+    /// *above* a byte that is truly flagged, so the lowest flag is exact.
+    #[inline(always)]
+    fn skip_string_text(&self, mut i: usize, until: u8) -> usize {
+        const LO: u64 = 0x0101_0101_0101_0101;
+        const HI: u64 = 0x8080_8080_8080_8080;
+        let quote = LO * until as u64;
+        let backslash = LO * b'\\' as u64;
+        while let Some(chunk) = self.input.get(i..i + 8) {
+            let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+                break;
+            };
+            let x = u64::from_le_bytes(bytes);
+            let q = x ^ quote;
+            let b = x ^ backslash;
+            let flags = ((q.wrapping_sub(LO) & !q)
+                | (b.wrapping_sub(LO) & !b)
+                | (x.wrapping_sub(LO * 0x20) & !x)
+                | x)
+                & HI;
+            if flags != 0 {
+                return i + (flags.trailing_zeros() / 8) as usize;
+            }
+            i += 8;
+        }
+        self.skip_bytes(i, |b| (0x20..0x80).contains(&b) && b != until && b != b'\\')
+    }
+
+    #[inline(always)]
     fn text(&self, start: usize, end: usize) -> &'a str {
         if let Some(text) = self.text {
             // Token boundaries are character boundaries; `get` keeps even a
@@ -468,9 +500,7 @@ impl<'a> Scanner<'a> {
         // Fast path: plain ASCII text up to the closing quote. `ch` itself
         // was checked when the scanner stepped onto it; a non-ASCII or EOF
         // `ch` stops the run at once.
-        let i = self.skip_bytes(self.offset, |b| {
-            (0x20..0x80).contains(&b) && b != until && b != b'\\'
-        });
+        let i = self.skip_string_text(self.offset, until);
         if self.input.get(i) == Some(&until) {
             self.goto(i + 1);
             return self.text(start, self.offset);
@@ -493,9 +523,7 @@ impl<'a> Scanner<'a> {
             // Skip text that needs no attention: not the closing quote, a
             // backslash, a newline, NUL or a non-ASCII byte.
             if self.ch != until as i32 && (0x20..0x80).contains(&self.ch) && self.ch != 0x5C {
-                let i = self.skip_bytes(self.read_offset, |b| {
-                    (0x20..0x80).contains(&b) && b != until && b != b'\\'
-                });
+                let i = self.skip_string_text(self.read_offset, until);
                 self.goto(i);
             }
             let ch = self.ch;
