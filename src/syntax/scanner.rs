@@ -724,3 +724,70 @@ fn decode_rune(b: &[u8]) -> Option<(char, usize)> {
     let s = std::str::from_utf8(chunk).ok()?;
     s.chars().next().map(|c| (c, width))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The eight-bytes-at-a-time string skip agrees with the byte loop for
+    /// every byte value at every offset of a chunk and of the tail.
+    #[test]
+    fn skip_string_text_matches_byte_loop() {
+        for until in [b'"', b'\'', b'`'] {
+            for len in [1usize, 7, 8, 9, 16, 17] {
+                for at in 0..len {
+                    for special in 0..=255u8 {
+                        let mut buf = vec![b'a'; len];
+                        buf[at] = special;
+                        let s = Scanner::new(&buf);
+                        let fast = s.skip_string_text(0, until);
+                        let slow = s.skip_bytes(0, |b| {
+                            (0x20..0x80).contains(&b) && b != until && b != b'\\'
+                        });
+                        assert_eq!(fast, slow, "until {until} len {len} at {at} byte {special}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A few of the cases the differential check (`examples/syntax_diff.rs`)
+    /// covers at scale, pinned here.
+    #[test]
+    fn tokens_errors_and_positions() {
+        let src = "a\u{e9}b = \"x\\q\" // c\n\0 \u{feff}1e";
+        let mut s = Scanner::new(src.as_bytes());
+        let mut got = Vec::new();
+        loop {
+            let t = s.scan();
+            got.push(format!("{} {} {:?}", t.pos, t.tok, t.lit));
+            for (pos, msg) in s.take_errors() {
+                got.push(format!("  {pos}: {msg}"));
+            }
+            if t.tok == Token::Eof {
+                break;
+            }
+        }
+        assert_eq!(
+            got,
+            [
+                "0 IDENT \"aéb\"",
+                "5 = \"\"",
+                "7 STRING \"\\\"x\\\\q\\\"\"",
+                "  10: unknown escape sequence",
+                "13 TERMINATOR \"\\n\"",
+                "13 COMMENT \"// c\"",
+                // Go reports NUL twice: on reading it, and as a token.
+                "18 ILLEGAL \"\\0\"",
+                "  18: illegal character NUL",
+                "  18: illegal character U+0000",
+                "20 ILLEGAL \"\\u{feff}\"",
+                "  20: illegal byte order mark",
+                "23 FLOAT \"1e\"",
+                "  23: exponent has no digits",
+                "25 TERMINATOR \"\\n\"",
+                "25 EOF \"\"",
+            ]
+        );
+    }
+}
