@@ -5,6 +5,14 @@
 //! statement) so that a file's errors are all reported at once, and like Alloy
 //! it reports at most one parser error per line. Scanner errors are always
 //! kept. The AST is only handed out when there were no errors.
+//!
+//! Hand-written rather than generated for the same reason as the scanner:
+//! Alloy's exact messages, positions and recovery. It is also on the start-up
+//! path, so the per-token work is kept small: `Parser::next` is the one
+//! place the scanner is inlined, comments and scanner errors are handled out
+//! of line (they are rare), operands without `^` cost no extra call level,
+//! and statements allocate only what the AST keeps (an attribute's name
+//! allocates nothing; a block name allocates once).
 
 use compact_str::CompactString;
 

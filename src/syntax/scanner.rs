@@ -19,7 +19,7 @@
 //! parser errors in that order. But runs of ASCII bytes that cannot carry an
 //! error (identifier characters, digits, whitespace, plain string and comment
 //! text) are skipped with plain byte loops, and only the byte where a run ends
-//! is turned into the current character by [`Scanner::goto`], whose fast path
+//! is turned into the current character by `Scanner::goto`, whose fast path
 //! is an ASCII check and whose slow path (end of input, NUL, bytes ≥ 0x80)
 //! decodes UTF-8 and reports errors exactly as Go's `next` does.
 
