@@ -5,6 +5,14 @@
 //! statement) so that a file's errors are all reported at once, and like Alloy
 //! it reports at most one parser error per line. Scanner errors are always
 //! kept. The AST is only handed out when there were no errors.
+//!
+//! Hand-written rather than generated for the same reason as the scanner:
+//! Alloy's exact messages, positions and recovery. It is also on the start-up
+//! path, so the per-token work is kept small: `Parser::next` is the one
+//! place the scanner is inlined, comments and scanner errors are handled out
+//! of line (they are rare), operands without `^` cost no extra call level,
+//! and statements allocate only what the AST keeps (an attribute's name
+//! allocates nothing; a block name allocates once).
 
 use compact_str::CompactString;
 
@@ -93,15 +101,23 @@ impl<'a> Parser<'a> {
         out
     }
 
+    #[inline]
     fn drain_scanner_errors(&mut self) {
-        if !self.scanner.has_errors() {
-            return;
+        if self.scanner.has_errors() {
+            self.take_scanner_errors();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn take_scanner_errors(&mut self) {
         for (pos, msg) in self.scanner.take_errors() {
             self.diags.push((pos, NO_POS, msg));
         }
     }
 
+    /// Read one token, comments included.
+    #[inline(always)]
     fn next0(&mut self) {
         let Scanned { pos, tok, lit } = self.scanner.scan();
         self.drain_scanner_errors();
@@ -110,8 +126,26 @@ impl<'a> Parser<'a> {
         self.lit = lit;
     }
 
+    /// [`Self::next0`] without another inlined copy of the scanner.
+    #[inline(never)]
+    fn next0_outlined(&mut self) {
+        self.next0();
+    }
+
+    /// Read the next token that is not a comment, collecting comments into
+    /// groups on the way. This runs once per token, so it is one function
+    /// with the scanner inlined; comments take the out-of-line path.
+    #[inline(never)]
     fn next(&mut self) {
         self.next0();
+        if self.tok == Token::Comment {
+            self.consume_comments();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn consume_comments(&mut self) {
         while self.tok == Token::Comment {
             self.consume_comment_group();
         }
@@ -138,7 +172,7 @@ impl<'a> Parser<'a> {
                 pos: self.pos,
                 text,
             });
-            self.next0();
+            self.next0_outlined();
         }
         self.comments.push(group);
     }
@@ -184,12 +218,17 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_body(&mut self, until: Token) -> Body {
-        let mut body = Vec::new();
         if self.depth >= MAX_DEPTH {
             self.error_at_current("nesting too deep".into());
             self.advance(Token::Eof);
-            return body;
+            return Vec::new();
         }
+        // The capacity a first push would pick, without the growth path.
+        let mut body = if self.tok != until && self.tok != Token::Eof {
+            Vec::with_capacity(4)
+        } else {
+            Vec::new()
+        };
         self.depth += 1;
         while self.tok != until && self.tok != Token::Eof {
             if let Some(stmt) = self.parse_statement() {
@@ -233,10 +272,10 @@ impl<'a> Parser<'a> {
         match self.tok {
             Token::Assign => {
                 self.next();
-                if bn.fragments.len() != 1 {
-                    let len = bn.fragments.iter().map(|f| f.len()).sum::<usize>()
-                        + bn.fragments.len()
-                        - 1;
+                if !bn.rest.is_empty() {
+                    let len = bn.first.len()
+                        + bn.rest.iter().map(|f| f.len()).sum::<usize>()
+                        + bn.rest.len();
                     self.diags.push((
                         bn.start,
                         bn.start + len as u32 - 1,
@@ -251,10 +290,9 @@ impl<'a> Parser<'a> {
                     ));
                 }
                 let value = self.parse_expression();
-                let name = bn.fragments.into_iter().next().unwrap_or_default();
                 Some(Stmt::Attribute(AttributeStmt {
                     name: Ident {
-                        name,
+                        name: bn.first,
                         pos: bn.start,
                     },
                     value,
@@ -264,18 +302,20 @@ impl<'a> Parser<'a> {
                 let (lcurly, _) = self.expect(Token::LCurly);
                 let body = self.parse_body(Token::RCurly);
                 let (rcurly, _) = self.expect(Token::RCurly);
+                let (name_pos, label_pos) = (bn.start, bn.label_pos);
+                let (name, label) = bn.into_name_and_label();
                 Some(Stmt::Block(BlockStmt {
-                    name: bn.fragments,
-                    name_pos: bn.start,
-                    label: bn.label,
-                    label_pos: bn.label_pos,
+                    name,
+                    name_pos,
+                    label,
+                    label_pos,
                     body,
                     lcurly,
                     rcurly,
                 }))
             }
             _ => {
-                if bn.fragments.len() == 1 && bn.label.is_empty() {
+                if bn.rest.is_empty() && bn.label.is_empty() {
                     self.error_at_current(format!(
                         "expected attribute assignment or block body, got {}",
                         self.tok
@@ -295,7 +335,8 @@ impl<'a> Parser<'a> {
             return None;
         }
         let mut bn = BlockName {
-            fragments: vec![CompactString::from(self.lit)],
+            first: CompactString::from(self.lit),
+            rest: Vec::new(),
             label: CompactString::default(),
             start: self.pos,
             label_pos: NO_POS,
@@ -306,7 +347,7 @@ impl<'a> Parser<'a> {
             if self.tok != Token::Ident {
                 self.error_at_current(format!("expected identifier, got {}", self.tok));
             }
-            bn.fragments.push(CompactString::from(self.lit));
+            bn.rest.push(CompactString::from(self.lit));
             self.next();
         }
         if self.tok != Token::Assign && self.tok != Token::LCurly {
@@ -370,20 +411,32 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// `unary ^ pow`. Inlined into [`Self::parse_binop`] so that an operand
+    /// without `^` (nearly all of them) costs no extra call.
+    #[inline(always)]
     fn parse_pow(&mut self) -> Expr {
         let lhs = self.parse_unary();
         if self.tok == Token::Pow {
-            let pos = self.pos;
-            self.next();
-            let rhs = self.nested(Self::parse_pow);
-            return Expr::Binary {
-                op: BinaryOp::Pow,
-                op_pos: pos,
-                left: Box::new(lhs),
-                right: Box::new(rhs),
-            };
+            return self.parse_pow_rest(lhs);
         }
         lhs
+    }
+
+    #[inline(never)]
+    fn parse_pow_outlined(&mut self) -> Expr {
+        self.parse_pow()
+    }
+
+    fn parse_pow_rest(&mut self, lhs: Expr) -> Expr {
+        let pos = self.pos;
+        self.next();
+        let rhs = self.nested(Self::parse_pow_outlined);
+        Expr::Binary {
+            op: BinaryOp::Pow,
+            op_pos: pos,
+            left: Box::new(lhs),
+            right: Box::new(rhs),
+        }
     }
 
     /// Run a recursive step with the depth guard.
@@ -553,7 +606,7 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_expression_list(&mut self, until: Token) -> Vec<Expr> {
-        let mut exprs = Vec::new();
+        let mut exprs = Vec::with_capacity(4);
         while self.tok != until && self.tok != Token::Eof {
             exprs.push(self.parse_expression());
             if self.tok == until {
@@ -568,7 +621,7 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_field_list(&mut self, until: Token) -> Vec<ObjectField> {
-        let mut fields = Vec::new();
+        let mut fields = Vec::with_capacity(4);
         while self.tok != until && self.tok != Token::Eof {
             fields.push(self.parse_field());
             if self.tok == until {
@@ -612,17 +665,35 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// The head of a statement: `a.b.c "label"`. The first fragment is kept
+/// apart so that attributes (one fragment, the common case) allocate nothing.
 struct BlockName {
-    fragments: Vec<CompactString>,
+    first: CompactString,
+    rest: Vec<CompactString>,
     label: CompactString,
     start: Pos,
     label_pos: Pos,
+}
+
+impl BlockName {
+    fn into_name_and_label(self) -> (Vec<CompactString>, CompactString) {
+        if self.rest.is_empty() {
+            return (vec![self.first], self.label);
+        }
+        // `rest` has room to spare after its first push.
+        let mut name = self.rest;
+        name.insert(0, self.first);
+        (name, self.label)
+    }
 }
 
 /// Drop the first and last byte of a quoted literal, as Alloy does. An
 /// unterminated literal may end inside a multi-byte character, so this works
 /// on bytes and replaces a broken character rather than panic.
 fn strip_quotes(lit: &str) -> CompactString {
+    if let Some(inner) = lit.get(1..lit.len().saturating_sub(1)) {
+        return CompactString::from(inner);
+    }
     let b = lit.as_bytes();
     match b.get(1..b.len().saturating_sub(1)) {
         Some(inner) => CompactString::from(String::from_utf8_lossy(inner)),

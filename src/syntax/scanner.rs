@@ -7,11 +7,37 @@
 //! expression (as Go inserts semicolons). Errors are reported through a
 //! callback with their byte offset and scanning goes on, so the parser can
 //! report every error of a file at once.
+//!
+//! # Speed
+//!
+//! Parsing is on the start-up path of every configuration load, so the
+//! scanner is byte-oriented where that is safe. It keeps Go's model of a
+//! *current character* (`ch`, decoded and checked when the scanner steps onto
+//! it), because that model decides *when* an error is reported — the NUL,
+//! invalid UTF-8 or byte-order-mark error for a character comes out with the
+//! token *before* it, as in Alloy, and the parser interleaves scanner and
+//! parser errors in that order. But runs of ASCII bytes that cannot carry an
+//! error (identifier characters, digits, whitespace, plain string and comment
+//! text) are skipped with plain byte loops, and only the byte where a run ends
+//! is turned into the current character by `Scanner::goto`, whose fast path
+//! is an ASCII check and whose slow path (end of input, NUL, bytes ≥ 0x80)
+//! decodes UTF-8 and reports errors exactly as Go's `next` does.
 
 use super::token::{Pos, Token};
 
 const EOF: i32 = -1;
 const BOM: i32 = 0xFEFF;
+
+/// Bytes that continue an ASCII identifier: letters, digits and `_`.
+static IDENT_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    t
+};
 
 /// Identifier characters: ASCII letters, `_`, and Unicode letters.
 ///
@@ -39,6 +65,13 @@ fn lower(ch: i32) -> i32 {
 
 /// Reports whether `s` is a valid Alloy identifier (used for block labels).
 pub fn is_valid_identifier(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.is_ascii() {
+        return b
+            .first()
+            .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
+            && b.iter().all(|&c| IDENT_BYTE[c as usize]);
+    }
     let mut chars = s.chars();
     match chars.next() {
         Some(c) if is_letter(c as i32) => {}
@@ -60,8 +93,12 @@ pub struct Scanner<'a> {
     /// The input as text when it is valid UTF-8 (the usual case), so token
     /// literals are sliced without validating each one again.
     text: Option<&'a str>,
+    /// The current character ([`EOF`] at the end); its errors, if any, have
+    /// been reported.
     ch: i32,
+    /// Where `ch` starts.
     offset: usize,
+    /// Where the character after `ch` starts.
     read_offset: usize,
     insert_term: bool,
     errors: Vec<(Pos, String)>,
@@ -86,6 +123,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Whether errors are waiting to be taken.
+    #[inline]
     pub fn has_errors(&self) -> bool {
         !self.errors.is_empty()
     }
@@ -95,6 +133,7 @@ impl<'a> Scanner<'a> {
         std::mem::take(&mut self.errors)
     }
 
+    #[cold]
     fn error(&mut self, offset: usize, msg: impl Into<String>) {
         self.errors.push((offset as Pos, msg.into()));
     }
@@ -103,203 +142,162 @@ impl<'a> Scanner<'a> {
         self.input.get(self.read_offset).copied().unwrap_or(0)
     }
 
+    /// Step to the next character (Go's `next`).
+    #[inline(always)]
     fn next(&mut self) {
-        if self.read_offset >= self.input.len() {
+        self.goto(self.read_offset);
+    }
+
+    /// Make the character starting at byte `i` current. `i` must be a
+    /// character boundary at or after `read_offset`: every byte skipped to
+    /// get there must be one that [`Self::next`] would have accepted without
+    /// an error (ASCII other than NUL).
+    #[inline(always)]
+    fn goto(&mut self, i: usize) {
+        match self.input.get(i) {
+            Some(&b) if b != 0 && b < 0x80 => {
+                self.offset = i;
+                self.read_offset = i + 1;
+                self.ch = b as i32;
+            }
+            _ => self.goto_slow(i),
+        }
+    }
+
+    /// [`Self::goto`] for the end of input, NUL and non-ASCII bytes: decode
+    /// like Go's `utf8.DecodeRune` and report what Go's scanner reports.
+    #[cold]
+    #[inline(never)]
+    fn goto_slow(&mut self, i: usize) {
+        if i >= self.input.len() {
             self.offset = self.input.len();
+            self.read_offset = self.input.len();
             self.ch = EOF;
             return;
         }
-        self.offset = self.read_offset;
-        let b = self.input[self.read_offset];
+        self.offset = i;
+        let b = self.input[i];
         let (r, width) = if b == 0 {
-            self.error(self.offset, "illegal character NUL");
+            self.error(i, "illegal character NUL");
             (0, 1)
-        } else if b >= 0x80 {
-            match decode_rune(&self.input[self.read_offset..]) {
+        } else {
+            match decode_rune(&self.input[i..]) {
                 Some((c, w)) => {
-                    if c as i32 == BOM && self.offset > 0 {
-                        self.error(self.offset, "illegal byte order mark");
+                    if c as i32 == BOM && i > 0 {
+                        self.error(i, "illegal byte order mark");
                     }
                     (c as i32, w)
                 }
                 None => {
-                    self.error(self.offset, "illegal UTF-8 encoding");
+                    self.error(i, "illegal UTF-8 encoding");
                     (0xFFFD, 1)
                 }
             }
-        } else {
-            (b as i32, 1)
         };
-        self.read_offset += width;
+        self.read_offset = i + width;
         self.ch = r;
     }
 
+    /// The index of the first byte at or after `i` that is not in `set`
+    /// (or the end of input).
+    #[inline(always)]
+    fn skip_bytes(&self, i: usize, set: impl Fn(u8) -> bool) -> usize {
+        match self.input.get(i..) {
+            Some(rest) => i + rest.iter().position(|&b| !set(b)).unwrap_or(rest.len()),
+            None => i,
+        }
+    }
+
+    /// The index of the first byte at or after `i` that needs attention in
+    /// a string: `until`, `\\`, a control character (NUL and newline
+    /// included) or a non-ASCII byte. Eight bytes at a time: each mask below
+    /// flags, in a byte's high bit, the bytes equal to `until`, equal to `\\`,
+    /// below 0x20, or at or above 0x80. A borrow can only make a flag appear
+    /// *above* a byte that is truly flagged, so the lowest flag is exact.
+    #[inline(always)]
+    fn skip_string_text(&self, mut i: usize, until: u8) -> usize {
+        const LO: u64 = 0x0101_0101_0101_0101;
+        const HI: u64 = 0x8080_8080_8080_8080;
+        let quote = LO * until as u64;
+        let backslash = LO * b'\\' as u64;
+        while let Some(chunk) = self.input.get(i..i + 8) {
+            let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+                break;
+            };
+            let x = u64::from_le_bytes(bytes);
+            let q = x ^ quote;
+            let b = x ^ backslash;
+            let flags = ((q.wrapping_sub(LO) & !q)
+                | (b.wrapping_sub(LO) & !b)
+                | (x.wrapping_sub(LO * 0x20) & !x)
+                | x)
+                & HI;
+            if flags != 0 {
+                return i + (flags.trailing_zeros() / 8) as usize;
+            }
+            i += 8;
+        }
+        self.skip_bytes(i, |b| (0x20..0x80).contains(&b) && b != until && b != b'\\')
+    }
+
+    #[inline(always)]
     fn text(&self, start: usize, end: usize) -> &'a str {
         if let Some(text) = self.text {
             // Token boundaries are character boundaries; `get` keeps even a
             // mistake from panicking.
             return text.get(start..end).unwrap_or("");
         }
-        // Invalid UTF-8 was already reported by `next`; a literal spanning it
+        // Invalid UTF-8 was already reported by `goto`; a literal spanning it
         // becomes empty rather than a panic.
         std::str::from_utf8(&self.input[start..end]).unwrap_or("")
     }
 
+    #[inline(always)]
     fn skip_whitespace(&mut self) {
-        // Fast path over runs of spaces and tabs (indentation, alignment).
-        if self.ch == b' ' as i32 || self.ch == b'\t' as i32 {
-            let mut i = self.read_offset;
-            while let Some(b' ' | b'\t') = self.input.get(i) {
-                i += 1;
-            }
-            self.offset = i - 1;
-            self.read_offset = i;
-            self.next();
+        if !matches!(self.ch, 0x20 | 0x09 | 0x0D | 0x0A) {
+            return;
         }
-        while self.ch == b' ' as i32
-            || self.ch == b'\t' as i32
-            || self.ch == b'\r' as i32
-            || (self.ch == b'\n' as i32 && !self.insert_term)
-        {
-            self.next();
+        let skip_newline = !self.insert_term;
+        let i = self.skip_bytes(self.offset, |b| {
+            b == b' ' || b == b'\t' || b == b'\r' || (b == b'\n' && skip_newline)
+        });
+        if i != self.offset {
+            self.goto(i);
         }
     }
 
-    /// Scan the next token.
+    /// Scan the next token. Inlined into the parser's one call site, where
+    /// it runs once per token.
+    #[inline(always)]
     pub fn scan(&mut self) -> Scanned<'a> {
         self.skip_whitespace();
         let pos = self.offset;
         let ch = self.ch;
-        let insert_term;
-        let tok;
-        let mut lit: &'a str = "";
-
-        if is_letter(ch) {
-            lit = self.scan_identifier();
-            tok = match lit {
-                "true" | "false" => Token::Bool,
-                "null" => Token::Null,
-                _ => Token::Ident,
-            };
-            insert_term = true;
-        } else if is_decimal(ch) || (ch == b'.' as i32 && is_decimal(self.peek() as i32)) {
-            insert_term = true;
-            let (t, l) = self.scan_number();
-            tok = t;
-            lit = l;
+        let (tok, lit, insert_term) = if (0..0x80).contains(&ch) && IDENT_BYTE[ch as usize] {
+            if is_decimal(ch) {
+                let (tok, lit) = self.scan_number();
+                (tok, lit, true)
+            } else {
+                let lit = self.scan_identifier();
+                let tok = match lit {
+                    "true" | "false" => Token::Bool,
+                    "null" => Token::Null,
+                    _ => Token::Ident,
+                };
+                (tok, lit, true)
+            }
+        } else if ch == b'.' as i32 && self.peek().is_ascii_digit() {
+            let (tok, lit) = self.scan_number();
+            (tok, lit, true)
+        } else if ch >= 0x80 && is_letter(ch) {
+            let lit = self.scan_identifier();
+            (Token::Ident, lit, true)
         } else {
-            self.next();
-            let mut keep_term = false;
-            tok = match ch {
-                EOF => {
-                    if self.insert_term {
-                        self.insert_term = false;
-                        return Scanned {
-                            pos: pos as Pos,
-                            tok: Token::Terminator,
-                            lit: "\n",
-                        };
-                    }
-                    Token::Eof
-                }
-                0x0A => {
-                    self.insert_term = false;
-                    return Scanned {
-                        pos: pos as Pos,
-                        tok: Token::Terminator,
-                        lit: "\n",
-                    };
-                }
-                0x27 => {
-                    self.error(pos, "illegal single-quoted string; use double quotes");
-                    keep_term = true;
-                    lit = self.scan_string(b'\'', true, false);
-                    Token::Illegal
-                }
-                0x22 => {
-                    keep_term = true;
-                    lit = self.scan_string(b'"', true, false);
-                    Token::String
-                }
-                0x60 => {
-                    keep_term = true;
-                    lit = self.scan_string(b'`', false, true);
-                    Token::String
-                }
-                0x7C => {
-                    if self.ch != b'|' as i32 {
-                        self.error(self.offset, "missing second | in ||");
-                    } else {
-                        self.next();
-                    }
-                    Token::Or
-                }
-                0x26 => {
-                    if self.ch != b'&' as i32 {
-                        self.error(self.offset, "missing second & in &&");
-                    } else {
-                        self.next();
-                    }
-                    Token::And
-                }
-                0x21 => self.switch2(Token::Not, Token::Neq),
-                0x3D => self.switch2(Token::Assign, Token::Eq),
-                0x3C => self.switch2(Token::Lt, Token::Lte),
-                0x3E => self.switch2(Token::Gt, Token::Gte),
-                0x2B => Token::Add,
-                0x2D => Token::Sub,
-                0x2A => Token::Mul,
-                0x2F => {
-                    if self.ch == b'/' as i32 || self.ch == b'*' as i32 {
-                        if self.insert_term && self.find_line_end(pos) {
-                            // Emit the terminator first; the comment is
-                            // scanned again on the next call.
-                            self.ch = b'/' as i32;
-                            self.offset = pos;
-                            self.read_offset = pos + 1;
-                            self.insert_term = false;
-                            return Scanned {
-                                pos: pos as Pos,
-                                tok: Token::Terminator,
-                                lit: "\n",
-                            };
-                        }
-                        lit = self.scan_comment(pos);
-                        Token::Comment
-                    } else {
-                        Token::Div
-                    }
-                }
-                0x25 => Token::Mod,
-                0x5E => Token::Pow,
-                0x7B => Token::LCurly,
-                0x7D => {
-                    keep_term = true;
-                    Token::RCurly
-                }
-                0x28 => Token::LParen,
-                0x29 => {
-                    keep_term = true;
-                    Token::RParen
-                }
-                0x5B => Token::LBrack,
-                0x5D => {
-                    keep_term = true;
-                    Token::RBrack
-                }
-                0x2C => Token::Comma,
-                0x2E => Token::Dot,
-                _ => {
-                    if ch != BOM {
-                        self.error(pos, format!("illegal character {}", go_unicode_repr(ch)));
-                    }
-                    keep_term = self.insert_term;
-                    lit = self.text(pos, self.offset);
-                    Token::Illegal
-                }
-            };
-            insert_term = keep_term;
-        }
+            match self.scan_other(pos, ch) {
+                Ok(t) => t,
+                Err(terminator) => return terminator,
+            }
+        };
         self.insert_term = insert_term;
         Scanned {
             pos: pos as Pos,
@@ -308,6 +306,125 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Everything but identifiers and numbers: operators, strings,
+    /// comments, newlines, EOF and illegal characters. `Err` is a terminator
+    /// to return as it is.
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    fn scan_other(&mut self, pos: usize, ch: i32) -> Result<(Token, &'a str, bool), Scanned<'a>> {
+        let terminator = Scanned {
+            pos: pos as Pos,
+            tok: Token::Terminator,
+            lit: "\n",
+        };
+        self.next();
+        let mut keep_term = false;
+        let mut lit: &'a str = "";
+        let tok = match ch {
+            EOF => {
+                if self.insert_term {
+                    self.insert_term = false;
+                    return Err(terminator);
+                }
+                Token::Eof
+            }
+            0x0A => {
+                self.insert_term = false;
+                return Err(terminator);
+            }
+            0x27 => {
+                self.error(pos, "illegal single-quoted string; use double quotes");
+                keep_term = true;
+                lit = self.scan_string(b'\'', true, false);
+                Token::Illegal
+            }
+            0x22 => {
+                keep_term = true;
+                lit = self.scan_string(b'"', true, false);
+                Token::String
+            }
+            0x60 => {
+                keep_term = true;
+                lit = self.scan_string(b'`', false, true);
+                Token::String
+            }
+            0x7C => {
+                if self.ch != b'|' as i32 {
+                    self.error(self.offset, "missing second | in ||");
+                } else {
+                    self.next();
+                }
+                Token::Or
+            }
+            0x26 => {
+                if self.ch != b'&' as i32 {
+                    self.error(self.offset, "missing second & in &&");
+                } else {
+                    self.next();
+                }
+                Token::And
+            }
+            0x21 => self.switch2(Token::Not, Token::Neq),
+            0x3D => self.switch2(Token::Assign, Token::Eq),
+            0x3C => self.switch2(Token::Lt, Token::Lte),
+            0x3E => self.switch2(Token::Gt, Token::Gte),
+            0x2B => Token::Add,
+            0x2D => Token::Sub,
+            0x2A => Token::Mul,
+            0x2F => {
+                if self.ch == b'/' as i32 || self.ch == b'*' as i32 {
+                    if self.insert_term && self.find_line_end(pos) {
+                        // Emit the terminator first; the comment is scanned
+                        // again on the next call.
+                        self.ch = b'/' as i32;
+                        self.offset = pos;
+                        self.read_offset = pos + 1;
+                        self.insert_term = false;
+                        return Err(terminator);
+                    }
+                    lit = self.scan_comment(pos);
+                    Token::Comment
+                } else {
+                    Token::Div
+                }
+            }
+            0x25 => Token::Mod,
+            0x5E => Token::Pow,
+            0x7B => Token::LCurly,
+            0x7D => {
+                keep_term = true;
+                Token::RCurly
+            }
+            0x28 => Token::LParen,
+            0x29 => {
+                keep_term = true;
+                Token::RParen
+            }
+            0x5B => Token::LBrack,
+            0x5D => {
+                keep_term = true;
+                Token::RBrack
+            }
+            0x2C => Token::Comma,
+            0x2E => Token::Dot,
+            _ => {
+                self.illegal(pos, ch);
+                keep_term = self.insert_term;
+                lit = self.text(pos, self.offset);
+                Token::Illegal
+            }
+        };
+        Ok((tok, lit, keep_term))
+    }
+
+    #[cold]
+    fn illegal(&mut self, pos: usize, ch: i32) {
+        if ch != BOM {
+            self.error(pos, format!("illegal character {}", go_unicode_repr(ch)));
+        }
+    }
+
+    #[inline(always)]
     fn switch2(&mut self, a: Token, b: Token) -> Token {
         if self.ch == b'=' as i32 {
             self.next();
@@ -317,38 +434,38 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    #[inline(always)]
     fn scan_identifier(&mut self) -> &'a str {
         let start = self.offset;
-        // Fast path over ASCII identifier bytes.
-        let mut i = self.read_offset;
-        while i < self.input.len() {
-            let b = self.input[i];
-            if b.is_ascii_alphanumeric() || b == b'_' {
-                i += 1;
-                continue;
-            }
-            break;
-        }
-        self.read_offset = i;
-        if i < self.input.len() && self.input[i] < 0x80 && self.input[i] > 0 {
-            self.offset = i;
-            self.ch = self.input[i] as i32;
-            self.read_offset = i + 1;
-        } else {
-            self.next();
-            while is_letter(self.ch) || is_digit(self.ch) {
-                self.next();
-            }
+        // `ch` is an identifier character: skip it and the ASCII identifier
+        // bytes after it, then look at what ends the run.
+        let i = self.skip_bytes(self.read_offset, |b| IDENT_BYTE[b as usize]);
+        self.goto(i);
+        if self.ch >= 0x80 {
+            self.scan_identifier_unicode();
         }
         self.text(start, self.offset)
     }
 
-    fn digits(&mut self) -> usize {
-        let mut n = 0;
-        while is_decimal(self.ch) {
-            self.next();
-            n += 1;
+    /// The rest of an identifier from a non-ASCII character on.
+    #[cold]
+    #[inline(never)]
+    fn scan_identifier_unicode(&mut self) {
+        while self.ch >= 0x80 && (is_letter(self.ch) || is_digit(self.ch)) {
+            let i = self.skip_bytes(self.read_offset, |b| IDENT_BYTE[b as usize]);
+            self.goto(i);
         }
+    }
+
+    /// Skip decimal digits from the current character; returns how many.
+    #[inline]
+    fn digits(&mut self) -> usize {
+        if !is_decimal(self.ch) {
+            return 0;
+        }
+        let i = self.skip_bytes(self.read_offset, |b| b.is_ascii_digit());
+        let n = i - self.offset;
+        self.goto(i);
         n
     }
 
@@ -376,10 +493,39 @@ impl<'a> Scanner<'a> {
         (tok, self.text(start, self.offset))
     }
 
+    /// Scan a string whose opening quote (at `offset - 1`) was consumed.
+    #[inline(always)]
     fn scan_string(&mut self, until: u8, escape: bool, multiline: bool) -> &'a str {
         let start = self.offset - 1;
+        // Fast path: plain ASCII text up to the closing quote. `ch` itself
+        // was checked when the scanner stepped onto it; a non-ASCII or EOF
+        // `ch` stops the run at once.
+        let i = self.skip_string_text(self.offset, until);
+        if self.input.get(i) == Some(&until) {
+            self.goto(i + 1);
+            return self.text(start, self.offset);
+        }
+        if i != self.offset {
+            self.goto(i);
+        }
+        self.scan_string_slow(start, until, escape, multiline)
+    }
+
+    #[inline(never)]
+    fn scan_string_slow(
+        &mut self,
+        start: usize,
+        until: u8,
+        escape: bool,
+        multiline: bool,
+    ) -> &'a str {
         loop {
-            self.skip_plain_string_bytes(until);
+            // Skip text that needs no attention: not the closing quote, a
+            // backslash, a newline, NUL or a non-ASCII byte.
+            if self.ch != until as i32 && (0x20..0x80).contains(&self.ch) && self.ch != 0x5C {
+                let i = self.skip_string_text(self.read_offset, until);
+                self.goto(i);
+            }
             let ch = self.ch;
             if (!multiline && ch == b'\n' as i32) || ch == EOF {
                 self.error(start, "string literal not terminated");
@@ -394,26 +540,6 @@ impl<'a> Scanner<'a> {
             }
         }
         self.text(start, self.offset)
-    }
-
-    /// Fast path inside a string: skip ASCII bytes that need no attention
-    /// (not the closing quote, a backslash, a newline or NUL) without the
-    /// per-character bookkeeping of [`Self::next`].
-    fn skip_plain_string_bytes(&mut self, until: u8) {
-        if self.ch < 0x20 || self.ch >= 0x80 || self.ch == until as i32 || self.ch == b'\\' as i32 {
-            return;
-        }
-        let mut i = self.read_offset;
-        while let Some(&b) = self.input.get(i) {
-            if !(0x20..0x80).contains(&b) || b == until || b == b'\\' {
-                break;
-            }
-            i += 1;
-        }
-        // Make the byte before `i` the current character, then step onto `i`.
-        self.offset = i - 1;
-        self.ch = self.input[i - 1] as i32;
-        self.read_offset = i;
     }
 
     fn scan_escape(&mut self) {
@@ -476,12 +602,25 @@ impl<'a> Scanner<'a> {
     fn scan_comment(&mut self, start: usize) -> &'a str {
         if self.ch == b'/' as i32 {
             while self.ch != b'\n' as i32 && self.ch != EOF {
-                self.next();
+                if (0x01..0x80).contains(&self.ch) {
+                    // Plain ASCII up to the newline (or a byte that needs
+                    // decoding) in one go.
+                    let i = self.skip_bytes(self.read_offset, |b| b != b'\n' && b != 0 && b < 0x80);
+                    self.goto(i);
+                } else {
+                    self.next();
+                }
             }
         } else {
             self.next();
             let mut closed = false;
             while self.ch != EOF {
+                if self.ch != b'*' as i32 && (0x01..0x80).contains(&self.ch) {
+                    // Plain ASCII up to a `*` (or a byte that needs decoding).
+                    let i = self.skip_bytes(self.read_offset, |b| b != b'*' && b != 0 && b < 0x80);
+                    self.goto(i);
+                    continue;
+                }
                 let ch = self.ch;
                 self.next();
                 if ch == b'*' as i32 && self.ch == b'/' as i32 {
@@ -584,4 +723,71 @@ fn decode_rune(b: &[u8]) -> Option<(char, usize)> {
     let chunk = b.get(..width)?;
     let s = std::str::from_utf8(chunk).ok()?;
     s.chars().next().map(|c| (c, width))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The eight-bytes-at-a-time string skip agrees with the byte loop for
+    /// every byte value at every offset of a chunk and of the tail.
+    #[test]
+    fn skip_string_text_matches_byte_loop() {
+        for until in [b'"', b'\'', b'`'] {
+            for len in [1usize, 7, 8, 9, 16, 17] {
+                for at in 0..len {
+                    for special in 0..=255u8 {
+                        let mut buf = vec![b'a'; len];
+                        buf[at] = special;
+                        let s = Scanner::new(&buf);
+                        let fast = s.skip_string_text(0, until);
+                        let slow = s.skip_bytes(0, |b| {
+                            (0x20..0x80).contains(&b) && b != until && b != b'\\'
+                        });
+                        assert_eq!(fast, slow, "until {until} len {len} at {at} byte {special}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// A few of the cases the differential check (`examples/syntax_diff.rs`)
+    /// covers at scale, pinned here.
+    #[test]
+    fn tokens_errors_and_positions() {
+        let src = "a\u{e9}b = \"x\\q\" // c\n\0 \u{feff}1e";
+        let mut s = Scanner::new(src.as_bytes());
+        let mut got = Vec::new();
+        loop {
+            let t = s.scan();
+            got.push(format!("{} {} {:?}", t.pos, t.tok, t.lit));
+            for (pos, msg) in s.take_errors() {
+                got.push(format!("  {pos}: {msg}"));
+            }
+            if t.tok == Token::Eof {
+                break;
+            }
+        }
+        assert_eq!(
+            got,
+            [
+                "0 IDENT \"aéb\"",
+                "5 = \"\"",
+                "7 STRING \"\\\"x\\\\q\\\"\"",
+                "  10: unknown escape sequence",
+                "13 TERMINATOR \"\\n\"",
+                "13 COMMENT \"// c\"",
+                // Go reports NUL twice: on reading it, and as a token.
+                "18 ILLEGAL \"\\0\"",
+                "  18: illegal character NUL",
+                "  18: illegal character U+0000",
+                "20 ILLEGAL \"\\u{feff}\"",
+                "  20: illegal byte order mark",
+                "23 FLOAT \"1e\"",
+                "  23: exponent has no digits",
+                "25 TERMINATOR \"\\n\"",
+                "25 EOF \"\"",
+            ]
+        );
+    }
 }
