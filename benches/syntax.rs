@@ -10,7 +10,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use smelter::syntax::{parse_file, printer, SourceFile};
+use smelter::controller::arguments::evaluate_body;
+use smelter::syntax::ast::Stmt;
+use smelter::syntax::{parse_file, printer, EvalContext, Scope, SourceFile};
 
 /// Every `full` config of `../shared/alloy-corpus`, concatenated with blank
 /// lines (each is a valid body, so the whole is one valid file).
@@ -37,7 +39,7 @@ pub fn generated_config(n: usize) -> String {
             s,
             "prometheus.scrape \"job_{i}\" {{\n\
              \ttargets         = [{{\"__address__\" = \"10.0.{}.{}:9100\", job = \"node\"}}]\n\
-             \tforward_to      = [prometheus.relabel.r_{i}.receiver]\n\
+             \tforward_to      = [\"relabel_{i}\"]\n\
              \tscrape_interval = \"15s\"\n\
              \tparams          = {{ \"collect[]\" = [\"cpu\", \"meminfo\"] }}\n\
              \tsample_limit    = 1000 * {} + 5\n\
@@ -69,6 +71,24 @@ fn bench_parse(c: &mut Criterion) {
         });
         let (ast, _) = parse_file(&file);
         let ast = ast.expect("benchmark input parses");
+        if name.starts_with("generated") {
+            group.bench_function(format!("parse_and_evaluate/{name}"), |b| {
+                b.iter(|| {
+                    let (ast, _) = parse_file(&file);
+                    let ast = ast.expect("parses");
+                    let scope = Scope::new();
+                    let ctx = EvalContext::new(&file, &scope);
+                    let mut evaluated = 0usize;
+                    for stmt in &ast.body {
+                        if let Stmt::Block(block) = stmt {
+                            evaluate_body(&ctx, &block.body).expect("evaluates");
+                            evaluated += 1;
+                        }
+                    }
+                    evaluated
+                })
+            });
+        }
         group.bench_function(format!("format/{name}"), |b| {
             b.iter(|| printer::format_file(&ast, text.as_bytes()))
         });
