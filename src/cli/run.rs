@@ -83,7 +83,6 @@ async fn run_async(args: &RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(addr = %args.listen_addr, "HTTP server listening");
     let view: Arc<dyn crate::server::Controller> = controller.clone();
     let server = tokio::spawn(crate::server::serve(listener, view, stop.clone()));
 
