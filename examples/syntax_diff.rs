@@ -11,153 +11,16 @@
 use std::collections::hash_map::DefaultHasher;
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use smelter::syntax::scanner::Scanner;
 use smelter::syntax::token::Token;
 use smelter::syntax::{parse_file, SourceFile};
 
-const DICTIONARY: &[&[u8]] = &[
-    b"{",
-    b"}",
-    b"[",
-    b"]",
-    b"(",
-    b")",
-    b",",
-    b".",
-    b"=",
-    b"==",
-    b"!=",
-    b"<=",
-    b">=",
-    b"/",
-    b"!",
-    b"&&",
-    b"||",
-    b"|",
-    b"&",
-    b"\n",
-    b"\r\n",
-    b"\r",
-    b" ",
-    b"\t",
-    b"\"",
-    b"`",
-    b"'",
-    b"//",
-    b"/*",
-    b"*/",
-    b"/* a\n b */",
-    b"// c\n",
-    b"\\",
-    b"\\x",
-    b"\\u",
-    b"\\U00110000",
-    b"\\ud800",
-    b"\\377",
-    b"\\400",
-    b"0",
-    b"010",
-    b"1e",
-    b"1e+",
-    b"1.5e+3",
-    b".5",
-    b"5.",
-    b"null",
-    b"true",
-    b"false",
-    b"a",
-    b"a.b",
-    b"_x9",
-    b"\"label\"",
-    b"block \"x\" { }",
-    b"x = [\n1,\n]",
-    b"\xEF\xBB\xBF",
-    b"\0",
-    b"\xC3\xA9",
-    b"\xC3",
-    b"\xFF",
-    b"\xE2\x80",
-    b"\xF0\x9F\x98\x80",
-    b"\xE2\x85\xA7",
-    b"\xD9\xA3",
-    b"\xCC\x81",
-    b"\xC2\xA0",
-    b"#",
-    b"@",
-    b"~",
-    b"$",
-    b"?",
-    b":",
-];
+#[path = "support/mutator.rs"]
+mod mutator;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
-
-fn corpus_files(dir: &Path, out: &mut Vec<Vec<u8>>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            corpus_files(&p, out);
-        } else if let Ok(bytes) = std::fs::read(&p) {
-            if bytes.len() < 64 * 1024 {
-                out.push(bytes);
-            }
-        }
-    }
-}
-
-fn mutate(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
-    let mut data = seeds[rng.below(seeds.len())].clone();
-    if data.len() > 2048 {
-        let i = rng.below(data.len() - 2048);
-        data = data[i..i + 2048].to_vec();
-    }
-    for _ in 0..1 + rng.below(6) {
-        let len = data.len();
-        match rng.below(5) {
-            0 if len > 0 => {
-                let i = rng.below(len);
-                data[i] ^= 1 << rng.below(8);
-            }
-            1 | 2 => {
-                let tok = DICTIONARY[rng.below(DICTIONARY.len())];
-                let i = rng.below(len + 1);
-                data.splice(i..i, tok.iter().copied());
-            }
-            3 if len > 0 => {
-                let i = rng.below(len);
-                let j = (i + 1 + rng.below(16)).min(len);
-                data.drain(i..j);
-            }
-            _ => {
-                let cut = rng.below(len + 1);
-                data.truncate(cut);
-            }
-        }
-    }
-    data
-}
+use mutator::{corpus_files, mutate, Rng};
 
 fn describe(input: &[u8]) -> String {
     let mut out = String::new();

@@ -88,3 +88,25 @@ impl<'a> Args<'a> {
         }
     }
 }
+
+/// Replace `current` with freshly parsed arguments when they differ; true when
+/// they did. The controller validates arguments before a running component
+/// sees them, so a parse failure here only means "keep the last good ones":
+/// it is logged and ignored.
+pub fn replace_if_changed<A: PartialEq>(
+    component: &str,
+    current: &mut A,
+    parsed: Result<A, ComponentError>,
+) -> bool {
+    match parsed {
+        Ok(new) if new == *current => false,
+        Ok(new) => {
+            *current = new;
+            true
+        }
+        Err(err) => {
+            tracing::warn!(component, %err, "ignoring invalid arguments");
+            false
+        }
+    }
+}

@@ -25,6 +25,7 @@ use std::time::Duration;
 use tokio::time::{sleep_until, Instant};
 
 use super::{parse_json_groups, parse_yaml_groups, targets_value, TargetGroup};
+use crate::component::args::replace_if_changed;
 use crate::component::{
     Args, BuildContext, Component, ComponentError, Exports, Health, Registration, RunContext,
     RunFuture,
@@ -244,17 +245,7 @@ impl FileSd {
 
     /// Take new arguments; true when they differ from the current ones.
     fn apply(&mut self, v: &Value) -> bool {
-        match Arguments::from_value(v) {
-            Ok(new) if new == self.args => false,
-            Ok(new) => {
-                self.args = new;
-                true
-            }
-            Err(err) => {
-                tracing::warn!(component = %self.id, %err, "ignoring invalid arguments");
-                false
-            }
-        }
+        replace_if_changed(&self.id, &mut self.args, Arguments::from_value(v))
     }
 
     async fn run(mut self, ctx: RunContext) -> Result<(), ComponentError> {

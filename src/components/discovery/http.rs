@@ -39,6 +39,7 @@ use hyper_util::rt::TokioExecutor;
 use tokio::time::{sleep_until, Instant};
 
 use super::{parse_json_groups, targets_value};
+use crate::component::args::replace_if_changed;
 use crate::component::{
     Args, BuildContext, Component, ComponentError, Exports, Health, Registration, RunContext,
     RunFuture,
@@ -455,17 +456,7 @@ impl HttpSd {
 
     /// Take new arguments; true when they differ from the current ones.
     fn apply(&mut self, v: &Value) -> bool {
-        match Arguments::from_value(v) {
-            Ok(new) if new == self.args => false,
-            Ok(new) => {
-                self.args = new;
-                true
-            }
-            Err(err) => {
-                tracing::warn!(component = %self.id, %err, "ignoring invalid arguments");
-                false
-            }
-        }
+        replace_if_changed(&self.id, &mut self.args, Arguments::from_value(v))
     }
 
     async fn run(mut self, ctx: RunContext) -> Result<(), ComponentError> {

@@ -29,6 +29,7 @@ use std::time::Duration;
 use tokio::time::{sleep_until, Instant};
 
 use super::watch::{self, DirWatcher};
+use crate::component::args::replace_if_changed;
 use crate::component::{
     Args, BuildContext, Component, ComponentError, Exports, Health, Registration, RunContext,
     RunFuture,
@@ -210,19 +211,7 @@ impl LocalFile {
 
     /// Take new arguments; true when they differ from the current ones.
     fn apply(&mut self, v: &Value) -> bool {
-        match Arguments::from_value(v) {
-            Ok(new) if new == self.args => false,
-            Ok(new) => {
-                tracing::debug!(component = %self.id, path = %new.filename.display(), "arguments updated");
-                self.args = new;
-                true
-            }
-            Err(err) => {
-                // Validated before it got here; keep the last good arguments.
-                tracing::warn!(component = %self.id, %err, "ignoring invalid arguments");
-                false
-            }
-        }
+        replace_if_changed(&self.id, &mut self.args, Arguments::from_value(v))
     }
 }
 
