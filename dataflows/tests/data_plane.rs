@@ -378,3 +378,30 @@ fn a_stalled_sink_applies_backpressure() {
     }
     assert!(handle.high_water_mark() <= CAPACITY);
 }
+
+#[test]
+fn a_removed_source_refuses_pushes_and_a_kept_one_keeps_its_handle() {
+    let seen: Seen<Rec> = Seen::default();
+    let mut graph: Graph<Rec, ()> = Graph::new();
+    graph
+        .source(1)
+        .source(2)
+        .sink(3, collector(&seen))
+        .edge(1, 3)
+        .edge(2, 3);
+    let mut plane = DataPlane::build(graph, 2).expect("valid graph");
+    let kept = plane.source(1).expect("source 1");
+    let removed = plane.source(2).expect("source 2");
+    wait(&kept.push_blocking((1, 0)).expect("pushed"));
+    wait(&removed.push_blocking((2, 0)).expect("pushed"));
+    let mut graph: Graph<Rec, ()> = Graph::new();
+    graph.source(1).sink(3, collector(&seen)).edge(1, 3);
+    plane.rebuild(graph).expect("valid graph");
+    assert!(matches!(
+        removed.try_push((2, 1)),
+        Err(PushError::Detached(_))
+    ));
+    assert!(plane.source(2).is_none());
+    wait(&kept.push_blocking((1, 1)).expect("pushed"));
+    assert_eq!(seen.lock().unwrap().len(), 3);
+}

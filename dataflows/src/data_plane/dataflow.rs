@@ -106,7 +106,16 @@ impl<D, A> Installed<D, A> {
                 }
             }
         }
-        if !self.drained && self.generation.closing() && self.all.done() {
+        // Complete here once nothing is in flight and every owned source's probe has
+        // caught up (so no producer is left waiting when the dataflow is dropped).
+        if !self.drained
+            && self.generation.closing()
+            && self.all.done()
+            && self
+                .sources
+                .iter()
+                .all(|s| s.probe.done() && s.local.borrow().pending.is_empty())
+        {
             self.drained = true;
             self.generation.drained.fetch_add(1, Ordering::AcqRel);
         }
