@@ -115,7 +115,9 @@ async fn run(
             _ = shutdown.cancelled() => break Stop::Shutdown,
             changed = config_rx.changed() => {
                 if changed.is_err() {
-                    break Stop::Shutdown;
+                    // The engine dropped the handle: the target was removed
+                    // (a shutdown cancels `shutdown` first).
+                    break if shutdown.is_cancelled() { Stop::Shutdown } else { Stop::Removed };
                 }
                 let new = config_rx.borrow_and_update().clone();
                 if new.target.interval != config.target.interval {
