@@ -1,0 +1,89 @@
+//! Scrape ingest throughput: a synthetic 100 000-series page (Prometheus
+//! text, 3–6 labels per sample, one label colliding with a target label)
+//! parsed by the exposition parser and turned into a `Batch`-ready list of
+//! series with the target's labels, as one scrape of `prometheus.scrape`
+//! does between the HTTP body and the appender. Results and the command are
+//! in `benches/SCRAPE.md`.
+
+use std::fmt::Write as _;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use smelter::components::prometheus::scrape::{ingest, Limits, PageSettings};
+use smelter_storage::exposition::Format;
+use smelter_storage::{Batch, Labels};
+
+const SERIES: usize = 100_000;
+
+fn page() -> String {
+    let families = [
+        ("http_requests_total", "counter"),
+        ("http_request_duration_seconds_bucket", "histogram"),
+        ("node_cpu_seconds_total", "counter"),
+        ("go_goroutines", "gauge"),
+        ("container_memory_working_set_bytes", "gauge"),
+    ];
+    let per_family = SERIES / families.len();
+    let mut out = String::with_capacity(SERIES * 110);
+    for (f, (name, kind)) in families.iter().enumerate() {
+        let _ = writeln!(out, "# HELP {name} Synthetic family {f}.");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for i in 0..per_family {
+            let _ = write!(
+                out,
+                "{name}{{namespace=\"team-{}\",pod=\"app-{}-{:05x}\"",
+                i % 13,
+                i % 17,
+                i
+            );
+            if i % 2 == 0 {
+                out.push_str(",method=\"GET\"");
+            }
+            if i % 3 == 0 {
+                let _ = write!(out, ",le=\"{}\"", ["0.1", "0.5", "1", "+Inf"][i % 4]);
+            }
+            if i % 10 == 0 {
+                out.push_str(",job=\"exported\"");
+            }
+            let _ = writeln!(out, "}} {}.{}", i * 3, i % 10);
+        }
+    }
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let page = page();
+    let target = Labels::from_pairs([("instance", "10.0.0.1:9100"), ("job", "node")]);
+    let limits = Limits::default();
+    let settings = PageSettings {
+        target_labels: &target,
+        honor_labels: false,
+        honor_timestamps: true,
+        track_timestamps_staleness: false,
+        limits: &limits,
+    };
+    let check = ingest(page.as_bytes(), Format::PrometheusText, &settings, 1).unwrap();
+    assert_eq!(check.series.len(), SERIES);
+    let mut g = c.benchmark_group("scrape_parse");
+    g.throughput(Throughput::Elements(SERIES as u64));
+    g.sample_size(10);
+    g.bench_function("text_100k_series_to_batch", |b| {
+        b.iter(|| {
+            let ingested = ingest(
+                page.as_bytes(),
+                Format::PrometheusText,
+                &settings,
+                1_700_000_000_000,
+            )
+            .unwrap();
+            let batch = Batch {
+                series: ingested.series,
+                metadata: Vec::new(),
+            };
+            std::hint::black_box(batch)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

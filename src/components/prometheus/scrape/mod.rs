@@ -1,0 +1,42 @@
+//! The scrape engine of `prometheus.scrape`: Prometheus' scrape loop,
+//! delivering batches to a sink trait.
+//!
+//! Data flow (one component):
+//!
+//! ```text
+//! Arguments (watch) ─▶ engine: targets → one loop per target (tokio task)
+//!   loop: wait offset, then every interval:
+//!     fetch (HTTP GET, Accept/gzip/timeout/body limit)
+//!       ─▶ ingest (exposition parser, target labels, limits, timestamps)
+//!       ─▶ staleness markers for vanished series ─▶ report series
+//!       ─▶ Appender::append(Batch)   (retried on Backpressure)
+//! ```
+//!
+//! The engine does not know the data plane: the data plane implements
+//! [`Appender`]. The component kind is registered once the data plane
+//! exists; until then [`ScrapeEngine`] is driven directly (tests, benches).
+//!
+//! One concern per file: `arguments` (typed arguments), `auth`, `target`
+//! (label population, URL, offset), `fetch` (HTTP), `ingest` (page →
+//! samples), `staleness`, `report` (report series), `target_loop`
+//! (schedule, backpressure), `engine` (reconciling loops), `appender` (the
+//! sink trait), `stats` (counters).
+
+pub mod appender;
+pub mod arguments;
+pub mod auth;
+pub mod engine;
+pub mod fetch;
+pub mod ingest;
+pub mod report;
+pub mod staleness;
+pub mod stats;
+pub mod target;
+pub mod target_loop;
+
+pub use appender::{AppendFuture, Appender, Backpressure, CollectingAppender};
+pub use arguments::{Arguments, Limits, Protocol};
+pub use engine::ScrapeEngine;
+pub use ingest::{ingest, IngestError, Ingested, PageSettings};
+pub use stats::{ScrapeStats, StatsSnapshot};
+pub use target::Target;
