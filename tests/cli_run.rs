@@ -188,10 +188,12 @@ impl Smelter {
 
     /// SIGTERM, then the process must exit 0 promptly.
     fn terminate(mut self) {
+        let sent = Instant::now();
         self.signal(libc::SIGTERM);
-        let status = wait_exit(&mut self.child, Duration::from_secs(10));
+        let status = wait_exit(&mut self.child, Duration::from_secs(5));
+        eprintln!("exited {:?} after SIGTERM", sent.elapsed());
         let log = self.log();
-        let status = status.unwrap_or_else(|| panic!("no exit within 10 s of SIGTERM:\n{log}"));
+        let status = status.unwrap_or_else(|| panic!("no exit within 5 s of SIGTERM:\n{log}"));
         assert!(status.success(), "exit status {status}:\n{log}");
         assert!(
             request(self.port, "GET", "/-/ready").is_none(),
@@ -363,6 +365,37 @@ fn run_serves_the_graph_and_survives_bad_reloads() {
     let (status, _) = get(smelter.port, "/-/ready");
     assert_eq!(status, 200, "a bad reload made the process unready");
 
+    // A reload whose blocks parse but whose arguments are invalid (an
+    // evaluation error, and a value the component's validation refuses):
+    // 400 naming the block's position; the components keep their last good
+    // arguments, the process stays ready, the failure is in /metrics.
+    for (bad, says) in [
+        (
+            config(dir, "").replace(r#""via" = "local.file""#, r#""via" = 1 + "x""#),
+            "should be number",
+        ),
+        (
+            config(dir, "").replace(
+                "is_secret = true",
+                "is_secret = true\n\tdetector  = \"bogus\"",
+            ),
+            "unrecognized detector",
+        ),
+    ] {
+        assert!(bad.contains("1 + \"x\"") || bad.contains("bogus"));
+        std::fs::write(dir.join("config.alloy"), bad).unwrap();
+        let (status, body) = request(smelter.port, "POST", "/-/reload").unwrap();
+        assert_eq!(status, 400, "expected {says:?}: {body}");
+        assert!(located.is_match(&body), "no file:line:col in {body:?}");
+        assert!(body.contains(says), "{body}");
+        assert_eq!(
+            smelter.metric("smelter_config_last_load_successful"),
+            Some(0.0)
+        );
+        assert_eq!(smelter.running_state(), before);
+        assert_eq!(get(smelter.port, "/-/ready").0, 200);
+    }
+
     // A good reload adding a component.
     std::fs::write(dir.join("config.alloy"), config(dir, EXTRA)).unwrap();
     let (status, body) = request(smelter.port, "POST", "/-/reload").unwrap();
@@ -491,12 +524,75 @@ fn a_bad_first_load_prints_diagnostics_and_exits() {
     );
 }
 
+/// A first load that parses but does not evaluate (Alloy: `Loader.Apply`
+/// returns the evaluation diagnostics and the first load fails): exit
+/// non-zero naming the block, nothing listens, nothing keeps running.
 #[test]
-fn sigterm_right_after_start_exits_cleanly() {
+fn a_first_load_with_evaluation_errors_exits() {
+    let located = regex::Regex::new(r"Error: .*config\.alloy:\d+:\d+: ").unwrap();
+    for (from, to, says) in [
+        (
+            r#""via" = "local.file""#,
+            r#""via" = 1 + "x""#,
+            "should be number",
+        ),
+        (
+            "is_secret = true",
+            "is_secret = true\n\tdetector  = \"bogus\"",
+            "unrecognized detector",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        setup(dir);
+        let bad = config(dir, "").replace(from, to);
+        assert_ne!(bad, config(dir, ""));
+        std::fs::write(dir.join("config.alloy"), bad).unwrap();
+        let mut smelter = Smelter::start(dir);
+        let status = wait_exit(&mut smelter.child, WAIT);
+        let log = smelter.log();
+        let status = status.unwrap_or_else(|| panic!("{says}: still running:\n{log}"));
+        assert!(!status.success(), "exit status {status}:\n{log}");
+        assert!(
+            located.is_match(&log),
+            "no `Error: file:line:col:` in\n{log}"
+        );
+        assert!(log.contains(says), "{log}");
+        assert!(
+            log.contains("could not perform the initial load successfully"),
+            "{log}"
+        );
+        assert!(request(smelter.port, "GET", "/-/ready").is_none());
+    }
+}
+
+/// SIGTERM with an idle keep-alive client connected: exit 0 within the
+/// bound, every component stopped cleanly (the runtime was not left shared).
+#[test]
+fn sigterm_exits_promptly_despite_an_idle_connection() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     setup(dir);
     let mut smelter = Smelter::start(dir);
     smelter.wait_ready();
+    smelter.wait_all_healthy(BASE);
+
+    let mut idle = TcpStream::connect(("127.0.0.1", smelter.port)).unwrap();
+    idle.set_read_timeout(Some(WAIT)).unwrap();
+    write!(idle, "GET /-/ready HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut buf = [0u8; 512];
+    let n = idle.read(&mut buf).unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+
+    let log_path = smelter.stderr.clone();
     smelter.terminate();
+    let log = std::fs::read_to_string(log_path).unwrap();
+    assert!(!log.contains("still shared"), "{log}");
+    for id in BASE {
+        assert!(
+            log.lines()
+                .any(|l| l.contains("node exited without error") && l.contains(id)),
+            "{id} was not stopped cleanly:\n{log}"
+        );
+    }
 }
