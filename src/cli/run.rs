@@ -70,8 +70,21 @@ async fn run_async(args: &RunArgs) -> ExitCode {
             shutdown(controller).await;
             return ExitCode::FAILURE;
         }
-        // The graph runs; failing components are unhealthy and say why.
-        Err(e) => tracing::warn!(error = %e, "initial load finished with errors"),
+        // As Alloy (`applyLoaderConfig`): a first load with evaluation errors
+        // fails too; stop what was started and exit.
+        Err(ReloadError::Evaluation(errors)) => {
+            for line in errors.lines() {
+                eprintln!("Error: {line}");
+            }
+            eprintln!("Error: could not perform the initial load successfully");
+            shutdown(controller).await;
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            shutdown(controller).await;
+            return ExitCode::FAILURE;
+        }
     }
 
     let stop = CancellationToken::new();

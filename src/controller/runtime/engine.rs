@@ -179,7 +179,40 @@ impl Engine {
         }
         self.current = new;
 
-        let result = self.apply(changes);
+        let mut result = self.apply(changes);
+        // Components built by this load published their first exports while
+        // being built (as Alloy's `New` does through `OnStateChange`). Feed
+        // them in now, so that their dependants are evaluated as part of this
+        // load, as in Alloy's topological walk: the load's outcome (and
+        // `/-/ready`) then covers them. The same values arriving later
+        // through the exports channel are no-ops in the control plane.
+        loop {
+            let built = self.lifecycle.take_built();
+            if built.is_empty() {
+                break;
+            }
+            let exports: Vec<_> = {
+                let interner = self.interner.borrow();
+                let nodes = read_nodes(&self.shared);
+                built
+                    .iter()
+                    .filter_map(|id| {
+                        let value = nodes.get(id)?.exports.as_ref()?.current();
+                        let node = interner.get(id)?;
+                        (value != Value::Null).then_some(Change::Export {
+                            node,
+                            value: Some(value),
+                        })
+                    })
+                    .collect()
+            };
+            if let Err(e) = self.apply(exports) {
+                result = match result {
+                    Ok(()) => Err(e),
+                    Err(earlier) => Err(format!("{earlier}\n{e}")),
+                };
+            }
+        }
         // Bodies no node uses any more.
         let live: std::collections::HashSet<u64> =
             self.current.values().map(|n| n.text_hash).collect();
@@ -227,7 +260,15 @@ impl Engine {
             };
             match new {
                 Some(Ok(value)) => {
-                    self.lifecycle.apply_args(&id, state, value);
+                    if let Err(e) = self.lifecycle.apply_args(&id, state, value) {
+                        // Positioned like an evaluation error: the block.
+                        let at = self
+                            .current
+                            .get(&id)
+                            .map(|n| n.file.position(n.block.name_pos).to_string())
+                            .unwrap_or_default();
+                        errors.push(format!("{at}: {id}: {e}"));
+                    }
                 }
                 Some(Err(e)) => {
                     state
@@ -262,6 +303,13 @@ fn write_nodes(
     shared: &SharedState,
 ) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, NodeState>> {
     match shared.nodes.write() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+fn read_nodes(shared: &SharedState) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, NodeState>> {
+    match shared.nodes.read() {
         Ok(g) => g,
         Err(p) => p.into_inner(),
     }

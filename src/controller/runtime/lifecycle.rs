@@ -35,6 +35,8 @@ pub(crate) struct Lifecycle {
     storage_path: PathBuf,
     exports_tx: mpsc::UnboundedSender<ExportsChange>,
     running: HashMap<String, Running>,
+    /// Components built since the last [`Lifecycle::take_built`].
+    built: Vec<String>,
 }
 
 impl Lifecycle {
@@ -48,45 +50,54 @@ impl Lifecycle {
             storage_path,
             exports_tx,
             running: HashMap::new(),
+            built: Vec::new(),
         }
     }
 
     /// New evaluated arguments for `id`: build it, or update it if they differ
-    /// from what it runs with. Returns whether the component was touched.
-    pub fn apply_args(&mut self, id: &str, node: &mut NodeState, args: Value) -> bool {
+    /// from what it runs with. Returns whether the component was touched, or
+    /// why its arguments were refused (as Alloy, a decode or build failure is
+    /// an evaluation error of the load: the node is unhealthy and keeps its
+    /// last good arguments).
+    pub fn apply_args(
+        &mut self,
+        id: &str,
+        node: &mut NodeState,
+        args: Value,
+    ) -> Result<bool, String> {
         let Some(registration) = registry::find(&node.kind) else {
             node.eval_health.unhealthy(format!(
                 "component {:?} is not implemented by smelter",
                 node.kind
             ));
-            return false;
+            return Ok(false);
         };
         if let Err(e) = (registration.validate)(&args) {
-            node.eval_health
-                .unhealthy(format!("component evaluation failed: {e}"));
-            return false;
+            let message = format!("component evaluation failed: {e}");
+            node.eval_health.unhealthy(message.clone());
+            return Err(message);
         }
         node.eval_health.healthy("component evaluated");
         if let Some(running) = self.running.get(id) {
             if node.arguments == args {
-                return false;
+                return Ok(false);
             }
             // The task reads the newest value whenever it gets to it.
             running.args.send_replace(args.clone());
             node.arguments = args;
             node.updates += 1;
-            return true;
+            return Ok(true);
         }
         match self.build(id, node, registration, &args) {
             Ok(()) => {
                 node.arguments = args;
                 node.updates += 1;
-                true
+                Ok(true)
             }
             Err(e) => {
-                node.eval_health
-                    .unhealthy(format!("building component: {e}"));
-                false
+                let message = format!("building component: {e}");
+                node.eval_health.unhealthy(message.clone());
+                Err(message)
             }
         }
     }
@@ -136,6 +147,7 @@ impl Lifecycle {
         });
         node.exports = Some(exports);
         node.component_health = component_health;
+        self.built.push(id.to_string());
         self.running.insert(
             id.to_string(),
             Running {
@@ -145,6 +157,11 @@ impl Lifecycle {
             },
         );
         Ok(())
+    }
+
+    /// The components built since the last call.
+    pub fn take_built(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.built)
     }
 
     /// Stop `id` and wait (bounded) until its task has ended.
