@@ -6,6 +6,7 @@
 pub mod common;
 pub mod discovery;
 pub mod local;
+pub mod prometheus;
 
 use crate::component::Registration;
 

@@ -1,0 +1,1 @@
+pub mod remote_write;
