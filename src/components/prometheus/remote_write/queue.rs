@@ -396,7 +396,7 @@ async fn flush_loop(shared: Arc<Shared>, cancel: CancellationToken) {
         let work = !acks.is_empty() || positions != last_positions;
         let s = shared.clone();
         let p = positions.clone();
-        let disk = rounds % 5 == 0;
+        let disk = rounds.is_multiple_of(5);
         let res = tokio::task::spawn_blocking(move || {
             if work {
                 commit(&s)?;
