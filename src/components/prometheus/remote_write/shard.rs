@@ -256,15 +256,24 @@ fn cut(waiting: &mut VecDeque<Waiting>, buffered: &mut usize, max: usize) -> (Ba
         let Some(w) = waiting.front_mut() else { break };
         let left = w.series.samples.len() - w.sent;
         let take = left.min(max - n);
-        let samples = w.series.samples[w.sent..w.sent + take].to_vec();
-        if let Some(last) = samples.last() {
+        if let Some(last) = w.series.samples[..w.sent + take].last() {
             highest = highest.max(last.timestamp_ms);
         }
+        n += take;
+        if w.sent == 0 && take == left {
+            // The whole series fits: move it, no copy (the common case).
+            if let Some(w) = waiting.pop_front() {
+                batch
+                    .series
+                    .push(Series::new(w.series.labels, w.series.samples));
+            }
+            continue;
+        }
+        let samples = w.series.samples[w.sent..w.sent + take].to_vec();
         batch
             .series
             .push(Series::new(w.series.labels.clone(), samples));
         w.sent += take;
-        n += take;
         if w.sent == w.series.samples.len() {
             waiting.pop_front();
         }
@@ -285,4 +294,45 @@ pub(super) fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
         .as_millis() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smelter_storage::model::Sample;
+
+    fn waiting(seq: u64, name: &str, n: usize) -> Waiting {
+        Waiting {
+            seq,
+            series: Series::new(
+                Labels::from_pairs([("__name__", name)]),
+                (0..n)
+                    .map(|i| Sample::new(i as f64, i as i64 * 1000))
+                    .collect(),
+            ),
+            sent: 0,
+        }
+    }
+
+    #[test]
+    fn cut_splits_series_and_keeps_order() {
+        let mut w: VecDeque<Waiting> =
+            [waiting(1, "a", 3), waiting(1, "b", 4), waiting(2, "a", 2)].into();
+        let mut buffered = 9;
+        let (batch, n, highest) = cut(&mut w, &mut buffered, 5);
+        assert_eq!(n, 5);
+        assert_eq!(buffered, 4);
+        assert_eq!(batch.series.len(), 2);
+        assert_eq!(batch.series[0].samples.len(), 3);
+        assert_eq!(batch.series[1].samples.len(), 2);
+        assert_eq!(highest, 2.0);
+        // The rest of "b" (entry 1) is still first: the shard's position
+        // stays at entry 1 until it is sent.
+        assert_eq!(w.front().map(|x| (x.seq, x.sent)), Some((1, 2)));
+        let (batch, n, highest) = cut(&mut w, &mut buffered, 5);
+        assert_eq!((n, buffered), (4, 0));
+        assert_eq!(batch.series[0].samples[0].timestamp_ms, 2000);
+        assert_eq!(highest, 3.0);
+        assert!(w.is_empty());
+    }
 }
