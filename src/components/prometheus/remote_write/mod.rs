@@ -17,6 +17,12 @@
 //! [`smelter_storage::wal::Wal`]. The component itself is not registered yet:
 //! it becomes one when the data plane delivers batches to sinks.
 //!
+//! Not yet: exemplars and metadata are not sent (samples only); the shard
+//! count is static (`clamp(4, min_shards, max_shards)`, no resharding at run
+//! time); the `wal` keep-alive settings are decoded but truncation is
+//! continuous below the lowest shard position instead; TLS, OAuth2, SigV4,
+//! proxies and remote write 2.0 are refused at decode time.
+//!
 //! Files: `args.rs` (decoding and validation), `queue.rs` (append, group
 //! commit, the reader, truncation, the size cap), `shard.rs` (send loops,
 //! positions, label rewriting), `sender.rs` (HTTP, retries, drops),
