@@ -1,0 +1,40 @@
+//! `prometheus.remote_write`: the durable, sharded remote-write queue — the
+//! SENDING part of `DESIGN.md`.
+//!
+//! ```text
+//! sink ─▶ Queue::append ─▶ sled WAL ─▶ group-committed flush ─▶ Ack
+//!                              │
+//!                   reader (from the lowest shard position, bounded)
+//!                              │ split by labels.stable_hash() % shards
+//!                 shard 0 … shard N-1 (per-series order kept)
+//!                              │ ≤ max_samples_per_send or batch_send_deadline
+//!                   sender: remote write 1.0 POST, retries, drops (counted)
+//!                              │
+//!        shard positions ─▶ persisted with the next flush ─▶ WAL truncated below the lowest
+//! ```
+//!
+//! One [`Queue`] per `endpoint` block, each a named queue of the component's
+//! [`smelter_storage::wal::Wal`]. The component itself is not registered yet:
+//! it becomes one when the data plane delivers batches to sinks.
+//!
+//! Not yet: exemplars and metadata are not sent (samples only); the shard
+//! count is static (`clamp(4, min_shards, max_shards)`, no resharding at run
+//! time); the `wal` keep-alive settings are decoded but truncation is
+//! continuous below the lowest shard position instead; TLS, OAuth2, SigV4,
+//! proxies and remote write 2.0 are refused at decode time.
+//!
+//! Files: `args.rs` (decoding and validation), `queue.rs` (append, group
+//! commit, the reader, truncation, the size cap), `shard.rs` (send loops,
+//! positions, label rewriting), `sender.rs` (HTTP, retries, drops),
+//! `metrics.rs` (Prometheus-named metrics).
+
+pub mod args;
+pub mod metrics;
+mod queue;
+mod sender;
+mod shard;
+
+pub use args::{Arguments, Auth, EndpointConfig, QueueConfig, WalArgs};
+pub use metrics::EndpointMetrics;
+pub use queue::{Ack, Queue, QueueError, QueueOptions};
+pub use sender::USER_AGENT_VALUE;

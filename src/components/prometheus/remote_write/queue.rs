@@ -1,0 +1,525 @@
+//! The durable queue of one remote-write endpoint: the sink end of the
+//! data plane (`append` ─▶ WAL ─▶ group-committed flush ─▶ ack) and the
+//! start of sending (WAL reader ─▶ shards ─▶ sender).
+//!
+//! Tasks of one [`Queue`], all on tokio:
+//!
+//! - **flusher** — group commit. [`Queue::append`] writes the batch into the
+//!   WAL (an in-memory sled insert) and parks its acknowledgement; the
+//!   flusher wakes, takes every parked ack, writes the shards' moved
+//!   positions, flushes once (one fsync for all of them), then resolves the
+//!   acks. So an append is acknowledged only after a flush that covers it,
+//!   and many appends share one flush. After the flush it truncates the WAL
+//!   below the lowest shard position (durable positions only), applies the
+//!   size cap and refreshes the WAL gauges.
+//! - **reader** — reads *flushed* entries incrementally from the lowest shard
+//!   position, a few entries at a time on the blocking pool, splits each
+//!   entry's series by `stable_hash() % shards` and hands every shard its
+//!   part (see `shard.rs` for why every shard gets a part of every entry and
+//!   how an entry becomes "done"). Backpressure: a part needs permits of its
+//!   shard's semaphore (`capacity` samples), so the reader stops reading
+//!   when shards are full; what is in memory is what is in flight, never the
+//!   backlog.
+//! - **shards** — `shard.rs`, one send loop each.
+//!
+//! Restart: [`Queue::open`] on the same WAL resumes from the persisted
+//! positions. A different shard count than last time moves every shard to
+//! the lowest old position (series change shards), which re-delivers at
+//! most what the slowest old shard had not confirmed.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use smelter_storage::model::Batch;
+use smelter_storage::wal::{self, Wal, WalError};
+use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::args::EndpointConfig;
+use super::metrics::{reason, EndpointMetrics};
+use super::sender::{self, Sender};
+use super::shard::{now_ms, Part, Positions, Shard};
+
+/// Errors of the queue.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum QueueError {
+    #[error("WAL: {0}")]
+    Wal(String),
+    #[error("the queue is closed")]
+    Closed,
+}
+
+impl From<WalError> for QueueError {
+    fn from(e: WalError) -> Self {
+        QueueError::Wal(e.to_string())
+    }
+}
+
+/// Component-wide settings that apply to a queue.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueOptions {
+    /// Samples older than this at append are dropped (reason `ttl`); zero
+    /// keeps everything.
+    pub ttl: Duration,
+    /// Cap on the logical backlog in bytes (reason `wal_size_cap`).
+    pub max_wal_size: Option<u64>,
+}
+
+/// Resolves when the appended batch is durable (flushed) — the moment a
+/// sink may acknowledge its producers.
+#[derive(Debug)]
+pub struct Ack {
+    seq: Option<u64>,
+    rx: Option<oneshot::Receiver<Result<(), QueueError>>>,
+}
+
+impl Ack {
+    /// The WAL sequence number of the batch (`None` when nothing was left to
+    /// store after the TTL).
+    pub fn seq(&self) -> Option<u64> {
+        self.seq
+    }
+}
+
+impl Future for Ack {
+    type Output = Result<(), QueueError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.rx.as_mut() {
+            None => Poll::Ready(Ok(())),
+            Some(rx) => Pin::new(rx)
+                .poll(cx)
+                .map(|r| r.unwrap_or(Err(QueueError::Closed))),
+        }
+    }
+}
+
+/// Entries the reader decodes per trip to the blocking pool.
+const READ_CHUNK: usize = 16;
+/// Depth of each shard's channel, in parts (memory is bounded by the
+/// semaphore; this only bounds the count of tiny/empty parts).
+const SHARD_CHANNEL: usize = 256;
+/// How often the flusher runs without being woken (positions, truncation,
+/// gauges).
+const TICK: Duration = Duration::from_millis(200);
+
+struct Shared {
+    cfg: Arc<EndpointConfig>,
+    wal: Wal,
+    q: wal::Queue,
+    opts: QueueOptions,
+    metrics: EndpointMetrics,
+    /// Acks of appends waiting for the next flush.
+    parked: Mutex<Vec<oneshot::Sender<Result<(), QueueError>>>>,
+    /// Wakes the flusher.
+    flush_wanted: Notify,
+    /// Entries below this sequence number are flushed.
+    durable_next: AtomicU64,
+    /// Wakes the reader after a flush.
+    flushed: Notify,
+    positions: Arc<Positions>,
+}
+
+/// The durable, sharded queue of one endpoint.
+pub struct Queue {
+    shared: Arc<Shared>,
+    cancel: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("endpoint", &self.shared.cfg.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Queue {
+    /// Opens the endpoint's queue (WAL queue named after the endpoint) in
+    /// `wal` and starts its tasks on the current tokio runtime; resumes
+    /// sending from the persisted positions.
+    pub fn open(wal: &Wal, cfg: EndpointConfig, opts: QueueOptions) -> Result<Queue, QueueError> {
+        let q = wal.queue(&cfg.name)?;
+        let shards = cfg.queue.shards();
+        let initial = initial_positions(&q, shards)?;
+        let metrics = EndpointMetrics::new(&cfg.name, &cfg.url);
+        metrics.shards.set(shards as i64);
+        let cfg = Arc::new(cfg);
+        let positions = Arc::new(Positions::new(&initial));
+        let shared = Arc::new(Shared {
+            durable_next: AtomicU64::new(q.next_seq()),
+            cfg: cfg.clone(),
+            wal: wal.clone(),
+            q,
+            opts,
+            metrics: metrics.clone(),
+            parked: Mutex::default(),
+            flush_wanted: Notify::new(),
+            flushed: Notify::new(),
+            positions: positions.clone(),
+        });
+        tracing::info!(
+            remote_name = %cfg.name, url = %cfg.url, shards,
+            resume_from = initial.iter().min().copied().unwrap_or(0),
+            backlog_samples = shared.q.backlog_samples().unwrap_or(0),
+            "remote write queue opened"
+        );
+        let cancel = CancellationToken::new();
+        let sender = Arc::new(Sender::new(sender::client(), cfg.clone(), metrics.clone()));
+        let mut tasks = Vec::new();
+        let mut txs = Vec::new();
+        let capacity = cfg.queue.capacity.min(Semaphore::MAX_PERMITS) as u32;
+        for index in 0..shards {
+            let (tx, rx) = mpsc::channel(SHARD_CHANNEL);
+            txs.push((tx, Arc::new(Semaphore::new(capacity as usize))));
+            let shard = Shard {
+                index,
+                cfg: cfg.clone(),
+                rx,
+                sender: sender.clone(),
+                positions: positions.clone(),
+                metrics: metrics.clone(),
+                cancel: cancel.clone(),
+            };
+            tasks.push(tokio::spawn(shard.run()));
+        }
+        tasks.push(tokio::spawn(read_loop(
+            shared.clone(),
+            txs,
+            capacity,
+            initial,
+            cancel.clone(),
+        )));
+        tasks.push(tokio::spawn(flush_loop(shared.clone(), cancel.clone())));
+        Ok(Queue {
+            shared,
+            cancel,
+            tasks,
+        })
+    }
+
+    /// Stores `batch` in the WAL; the returned [`Ack`] resolves once a flush
+    /// covers it. Samples older than `ttl` are dropped first (counted).
+    pub fn append(&self, mut batch: Batch) -> Result<Ack, QueueError> {
+        if self.cancel.is_cancelled() {
+            return Err(QueueError::Closed);
+        }
+        let m = &self.shared.metrics;
+        if !self.shared.opts.ttl.is_zero() {
+            let cutoff = now_ms() - self.shared.opts.ttl.as_millis() as i64;
+            let mut dropped = 0u64;
+            for s in &mut batch.series {
+                let before = s.samples.len();
+                s.samples.retain(|x| x.timestamp_ms >= cutoff);
+                dropped += (before - s.samples.len()) as u64;
+            }
+            if dropped > 0 {
+                m.dropped(reason::TTL, dropped);
+                tracing::warn!(
+                    remote_name = %self.shared.cfg.name, samples = dropped,
+                    "dropping samples older than ttl at append"
+                );
+            }
+            batch.series.retain(|s| !s.samples.is_empty());
+        }
+        if batch.series.is_empty() {
+            return Ok(Ack {
+                seq: None,
+                rx: None,
+            });
+        }
+        let highest = batch
+            .series
+            .iter()
+            .filter_map(|s| s.samples.last())
+            .map(|s| s.timestamp_ms)
+            .max()
+            .unwrap_or(0);
+        let seq = self.shared.q.append(&batch)?;
+        EndpointMetrics::raise(&m.highest_ts, highest as f64 / 1000.0);
+        let (tx, rx) = oneshot::channel();
+        self.shared
+            .parked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tx);
+        self.shared.flush_wanted.notify_one();
+        Ok(Ack {
+            seq: Some(seq),
+            rx: Some(rx),
+        })
+    }
+
+    /// The endpoint's metric handles.
+    pub fn metrics(&self) -> &EndpointMetrics {
+        &self.shared.metrics
+    }
+
+    /// The endpoint configuration the queue runs with.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.shared.cfg
+    }
+
+    /// Samples stored and not yet delivered by every shard.
+    pub fn backlog_samples(&self) -> Result<u64, QueueError> {
+        Ok(self.shared.q.backlog_samples()?)
+    }
+
+    /// Every shard's current (in-memory) position.
+    pub fn positions(&self) -> Vec<u64> {
+        self.shared.positions.snapshot()
+    }
+
+    /// Stops sending, persists the shards' positions with a last flush, and
+    /// waits for every task. Appends acknowledged before are in the WAL and
+    /// are sent after the next [`Queue::open`].
+    pub async fn close(mut self) -> Result<(), QueueError> {
+        self.cancel.cancel();
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || commit(&shared))
+            .await
+            .map_err(|e| QueueError::Wal(e.to_string()))?
+    }
+
+    /// Stops every task at once without a final flush — what a crash does to
+    /// the sending side (tests use it to simulate restarts). Waits until the
+    /// tasks are gone.
+    pub async fn abort(mut self) {
+        self.cancel.cancel();
+        for t in self.tasks.drain(..) {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Positions to resume from: the persisted ones, or — when the shard count
+/// changed — the lowest persisted one for every shard.
+fn initial_positions(q: &wal::Queue, shards: usize) -> Result<Vec<u64>, QueueError> {
+    let stored = q.positions()?;
+    let same_layout = stored.is_empty()
+        || (stored.len() == shards && stored.iter().all(|(s, _)| (*s as usize) < shards));
+    if same_layout {
+        let mut out = vec![0u64; shards];
+        for (s, p) in stored {
+            out[s as usize] = p;
+        }
+        return Ok(out);
+    }
+    let min = stored.iter().map(|(_, p)| *p).min().unwrap_or(0);
+    tracing::info!(
+        queue = q.name(),
+        old_shards = stored.len(),
+        shards,
+        resume_from = min,
+        "shard count changed: every shard resumes from the lowest old position"
+    );
+    q.clear_positions()?;
+    for s in 0..shards {
+        q.set_position(s as u32, min)?;
+    }
+    q.flush()?;
+    Ok(vec![min; shards])
+}
+
+/// Writes moved positions, flushes once, truncates below the (now durable)
+/// lowest position, enforces the size cap and refreshes the gauges. Runs on
+/// the blocking pool.
+fn commit(shared: &Shared) -> Result<(), QueueError> {
+    let positions = shared.positions.snapshot();
+    for (s, p) in positions.iter().enumerate() {
+        shared.q.set_position(s as u32, *p)?;
+    }
+    let next = shared.q.next_seq();
+    shared.q.flush()?;
+    shared.durable_next.fetch_max(next, Ordering::AcqRel);
+    Ok(())
+}
+
+fn maintain(shared: &Shared, positions: &[u64], disk: bool) -> Result<(), QueueError> {
+    let m = &shared.metrics;
+    if let Some(min) = positions.iter().min() {
+        shared.q.truncate_below(*min)?;
+    }
+    if let Some(cap) = shared.opts.max_wal_size {
+        let report = shared.q.enforce_size_cap(cap)?;
+        if report.samples > 0 {
+            m.dropped(reason::WAL_SIZE_CAP, report.samples);
+            tracing::warn!(
+                remote_name = %shared.cfg.name,
+                entries = report.entries, samples = report.samples, bytes = report.bytes,
+                max_wal_size = cap,
+                "WAL over max_wal_size: dropped the oldest entries"
+            );
+        }
+    }
+    m.wal_bytes.set(shared.q.backlog_bytes()? as i64);
+    m.backlog_samples.set(shared.q.backlog_samples()? as i64);
+    if disk {
+        m.wal_disk_bytes.set(shared.wal.size_on_disk()? as i64);
+    }
+    Ok(())
+}
+
+async fn flush_loop(shared: Arc<Shared>, cancel: CancellationToken) {
+    let mut last_positions = shared.positions.snapshot();
+    let mut rounds = 0u64;
+    loop {
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return,
+            _ = shared.flush_wanted.notified() => {}
+            _ = shared.positions.moved.notified() => {}
+            _ = tokio::time::sleep(TICK) => {}
+        }
+        rounds += 1;
+        let acks = std::mem::take(&mut *shared.parked.lock().unwrap_or_else(|e| e.into_inner()));
+        let positions = shared.positions.snapshot();
+        let work = !acks.is_empty() || positions != last_positions;
+        let s = shared.clone();
+        let p = positions.clone();
+        let disk = rounds.is_multiple_of(5);
+        let res = tokio::task::spawn_blocking(move || {
+            if work {
+                commit(&s)?;
+            }
+            maintain(&s, &p, disk)
+        })
+        .await
+        .unwrap_or_else(|e| Err(QueueError::Wal(e.to_string())));
+        match &res {
+            Ok(()) => last_positions = positions,
+            Err(e) => tracing::error!(remote_name = %shared.cfg.name, "WAL flush: {e}"),
+        }
+        for ack in acks {
+            let _ = ack.send(res.clone());
+        }
+        if work {
+            shared.flushed.notify_one();
+        }
+    }
+}
+
+async fn read_loop(
+    shared: Arc<Shared>,
+    shards: Vec<(mpsc::Sender<Part>, Arc<Semaphore>)>,
+    capacity: u32,
+    initial: Vec<u64>,
+    cancel: CancellationToken,
+) {
+    let n = shards.len() as u64;
+    let mut next = initial.iter().min().copied().unwrap_or(0);
+    loop {
+        let durable = shared.durable_next.load(Ordering::Acquire);
+        if next >= durable {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = shared.flushed.notified() => {}
+                _ = tokio::time::sleep(TICK) => {}
+            }
+            continue;
+        }
+        let s = shared.clone();
+        let from = next;
+        let chunk = tokio::task::spawn_blocking(move || {
+            s.q.read_from(from)
+                .take(READ_CHUNK)
+                .collect::<Vec<Result<wal::Entry, WalError>>>()
+        })
+        .await;
+        let Ok(chunk) = chunk else { return };
+        let mut progressed = false;
+        for item in chunk {
+            let entry = match item {
+                Ok(e) => e,
+                Err(WalError::Corrupt { seq, source, .. }) => {
+                    // The sample count of an unreadable entry is unknown:
+                    // counted as one dropped sample per corrupt entry.
+                    shared.metrics.dropped(reason::CORRUPT, 1);
+                    tracing::error!(
+                        remote_name = %shared.cfg.name, seq = %seq,
+                        "skipping a corrupt WAL entry: {source}"
+                    );
+                    if let Some(seq) = seq.0 {
+                        next = next.max(seq + 1);
+                        progressed = true;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(remote_name = %shared.cfg.name, "reading the WAL: {e}");
+                    break;
+                }
+            };
+            if entry.seq >= durable {
+                break;
+            }
+            let seq = entry.seq;
+            let mut parts: Vec<Vec<_>> = (0..n).map(|_| Vec::new()).collect();
+            for series in entry.batch.series {
+                let i = (series.labels.stable_hash() % n) as usize;
+                parts[i].push(series);
+            }
+            for (i, (series, (tx, sem))) in parts.into_iter().zip(&shards).enumerate() {
+                if seq < shared.positions.get(i) {
+                    // This shard delivered the entry before a restart.
+                    continue;
+                }
+                let samples: usize = series.iter().map(|s| s.samples.len()).sum();
+                let want = (samples as u32).min(capacity);
+                let permit = if want == 0 {
+                    None
+                } else {
+                    tokio::select! {
+                        _ = cancel.cancelled() => return,
+                        p = sem.clone().acquire_many_owned(want) => match p {
+                            Ok(p) => Some(p),
+                            Err(_) => return,
+                        },
+                    }
+                };
+                let part = Part {
+                    seq,
+                    series,
+                    permit,
+                };
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    r = tx.send(part) => if r.is_err() { return },
+                }
+            }
+            next = seq + 1;
+            progressed = true;
+        }
+        if !progressed {
+            // Nothing readable below `durable` (e.g. truncated by the size
+            // cap meanwhile): jump to what exists.
+            match shared.q.first_seq() {
+                Ok(Some(first)) if first > next => next = first,
+                Ok(_) => next = next.max(durable),
+                Err(e) => {
+                    tracing::error!(remote_name = %shared.cfg.name, "reading the WAL: {e}");
+                    tokio::time::sleep(TICK).await;
+                }
+            }
+        }
+    }
+}

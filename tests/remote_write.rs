@@ -1,0 +1,706 @@
+//! The remote-write queue against Debian's real Prometheus 2.42 (a strict
+//! remote-write receiver) and against a fake receiver for the answers no
+//! real Prometheus gives (429, slow, 400 on demand).
+//!
+//! Every Prometheus runs on a free 127.0.0.1 port with its own tempdir and
+//! is stopped at the end (also on panic, by `Drop`); every wait is bounded.
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use smelter::components::prometheus::remote_write::{EndpointConfig, Queue, QueueOptions};
+use smelter_storage::model::{Batch, Labels, Sample, Series};
+use smelter_storage::wal::Wal;
+
+// ---------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64
+}
+
+/// A real Prometheus acting as remote-write receiver.
+struct Prometheus {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+    ooo: bool,
+}
+
+impl Prometheus {
+    async fn start(dir: &Path, port: u16, ooo: bool) -> Prometheus {
+        let mut p = Prometheus {
+            child: None,
+            port,
+            dir: dir.to_owned(),
+            ooo,
+        };
+        p.spawn().await;
+        p
+    }
+
+    async fn spawn(&mut self) {
+        let config = self.dir.join("prometheus.yml");
+        let yaml = if self.ooo {
+            "storage:\n  tsdb:\n    out_of_order_time_window: 2h\n"
+        } else {
+            "global:\n  scrape_interval: 1m\n"
+        };
+        std::fs::write(&config, yaml).expect("config");
+        let log = std::fs::File::create(self.dir.join("prometheus.log")).expect("log");
+        let child = Command::new("/usr/bin/prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg("--web.enable-remote-write-receiver")
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                self.dir.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{}", self.port))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start /usr/bin/prometheus");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok((StatusCode::OK, _)) = get(&format!("{}/-/ready", self.base())).await {
+                return;
+            }
+            assert!(Instant::now() < deadline, "prometheus did not become ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn write_url(&self) -> String {
+        format!("{}/api/v1/write", self.base())
+    }
+
+    /// SIGTERM and wait (bounded), SIGKILL if it lingers.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: plain kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(child.id() as i32, libc::SIGTERM);
+            }
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// `query` evaluated at `at_ms`: label set (as map) → value.
+    async fn query(&self, query: &str, at_ms: i64) -> HashMap<BTreeMap<String, String>, f64> {
+        let url = format!(
+            "{}/api/v1/query?query={}&time={}",
+            self.base(),
+            percent_encoding::utf8_percent_encode(query, percent_encoding::NON_ALPHANUMERIC),
+            at_ms as f64 / 1000.0
+        );
+        let (status, body) = get(&url).await.expect("query");
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        let mut out = HashMap::new();
+        for r in v["data"]["result"].as_array().expect("vector") {
+            let mut labels: BTreeMap<String, String> =
+                serde_json::from_value(r["metric"].clone()).expect("metric");
+            // Some functions keep the metric name, others drop it.
+            labels.remove("__name__");
+            let value: f64 = r["value"][1].as_str().expect("value").parse().expect("f64");
+            out.insert(labels, value);
+        }
+        out
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn get(url: &str) -> Result<(StatusCode, Bytes), String> {
+    let client: Client<_, Empty<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let resp = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.get(url.parse().map_err(|e| format!("{e}"))?),
+    )
+    .await
+    .map_err(|_| "timeout".to_string())?
+    .map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, body))
+}
+
+fn endpoint(name: &str, url: &str, max_per_send: usize) -> EndpointConfig {
+    let mut cfg = EndpointConfig::new(name, url).expect("endpoint");
+    cfg.queue.max_samples_per_send = max_per_send;
+    cfg.queue.batch_send_deadline = Duration::from_millis(50);
+    cfg.queue.max_backoff = Duration::from_millis(500);
+    cfg.remote_timeout = Duration::from_secs(5);
+    cfg
+}
+
+/// The labels of test series `i` of metric `name`.
+fn series_labels(name: &str, i: usize) -> Labels {
+    Labels::from_pairs([
+        ("__name__", name.to_string()),
+        ("job", "rwtest".to_string()),
+        ("series", format!("{i:03}")),
+    ])
+}
+
+/// Value of sample `j` of series `i`: exact in f64, distinct per sample.
+fn value(i: usize, j: usize) -> f64 {
+    (i * 1_000_000 + j) as f64
+}
+
+/// Batch `b` of `series` series × `per` samples each, 1 s apart, starting
+/// at `base_ms`: sample `j = b * per + k` of series `i` at `base + j s`.
+fn make_batch(name: &str, b: usize, series: usize, per: usize, base_ms: i64) -> Batch {
+    Batch {
+        series: (0..series)
+            .map(|i| {
+                Series::new(
+                    series_labels(name, i),
+                    (0..per)
+                        .map(|k| {
+                            let j = b * per + k;
+                            Sample::new(value(i, j), base_ms + j as i64 * 1000)
+                        })
+                        .collect(),
+                )
+            })
+            .collect(),
+        metadata: vec![],
+    }
+}
+
+async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Checks through the receiver's query API that every series of `name` has
+/// exactly `n` samples and the expected values (sum and last value).
+async fn check_all_arrived(prom: &Prometheus, name: &str, series: usize, n: usize, at_ms: i64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let counts = prom
+            .query(&format!("count_over_time({name}[1h])"), at_ms)
+            .await;
+        let complete = counts.len() == series && counts.values().all(|c| *c == n as f64);
+        if complete {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name}: expected {series} series × {n} samples, got {counts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let sums = prom
+        .query(&format!("sum_over_time({name}[1h])"), at_ms)
+        .await;
+    let lasts = prom
+        .query(&format!("last_over_time({name}[1h])"), at_ms)
+        .await;
+    for i in 0..series {
+        let key: BTreeMap<String, String> = series_labels(name, i)
+            .iter()
+            .filter(|(k, _)| *k != "__name__")
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let want_sum: f64 = (0..n).map(|j| value(i, j)).sum();
+        assert_eq!(sums.get(&key), Some(&want_sum), "sum of series {i}");
+        assert_eq!(
+            lasts.get(&key),
+            Some(&value(i, n - 1)),
+            "last of series {i}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// delivery to two real receivers over several shards
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivers_every_sample_to_two_endpoints() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (pa, pb) = (free_port(), free_port());
+    std::fs::create_dir_all(dir.path().join("a")).expect("dir");
+    std::fs::create_dir_all(dir.path().join("b")).expect("dir");
+    let prom_a = Prometheus::start(&dir.path().join("a"), pa, false).await;
+    let prom_b = Prometheus::start(&dir.path().join("b"), pb, false).await;
+
+    let wal = Wal::open(dir.path().join("wal")).expect("wal");
+    let qa = Queue::open(
+        &wal,
+        endpoint("delivery-a", &prom_a.write_url(), 500),
+        QueueOptions::default(),
+    )
+    .expect("queue a");
+    let qb = Queue::open(
+        &wal,
+        endpoint("delivery-b", &prom_b.write_url(), 700),
+        QueueOptions::default(),
+    )
+    .expect("queue b");
+    assert_eq!(qa.positions().len(), 4, "several shards");
+
+    let (k, series, per) = (60, 40, 10);
+    let base = now_ms() - 1_200_000;
+    let started = Instant::now();
+    for b in 0..k {
+        let batch = make_batch("rw_delivery", b, series, per, base);
+        let (a, bb) = (
+            qa.append(batch.clone()).expect("append"),
+            qb.append(batch).expect("append"),
+        );
+        a.await.expect("ack a");
+        bb.await.expect("ack b");
+    }
+    let total = (k * series * per) as u64;
+    wait_for("delivery", Duration::from_secs(60), || {
+        qa.metrics().samples_total() == total && qb.metrics().samples_total() == total
+    })
+    .await;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "delivery: {total} samples × 2 endpoints in {secs:.2} s ({:.0} samples/s per endpoint)",
+        total as f64 / secs
+    );
+    let at = base + (k * per) as i64 * 1000 + 60_000;
+    check_all_arrived(&prom_a, "rw_delivery", series, k * per, at).await;
+    check_all_arrived(&prom_b, "rw_delivery", series, k * per, at).await;
+    assert_eq!(qa.metrics().failed_total(), 0);
+    assert_eq!(qb.metrics().failed_total(), 0);
+    // Delivered entries are truncated from the WAL.
+    wait_for("truncation", Duration::from_secs(10), || {
+        qa.backlog_samples().unwrap_or(1) == 0 && qb.backlog_samples().unwrap_or(1) == 0
+    })
+    .await;
+    qa.close().await.expect("close");
+    qb.close().await.expect("close");
+}
+
+// ---------------------------------------------------------------------------
+// outage of a strict receiver (no out-of-order window): order per series
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survives_a_receiver_outage_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let pdir = dir.path().join("prom");
+    std::fs::create_dir_all(&pdir).expect("dir");
+    let mut prom = Prometheus::start(&pdir, port, false).await;
+
+    let wal = Wal::open(dir.path().join("wal")).expect("wal");
+    let q = Arc::new(
+        Queue::open(
+            &wal,
+            endpoint("outage", &prom.write_url(), 1000),
+            QueueOptions::default(),
+        )
+        .expect("queue"),
+    );
+    let (series, per) = (50, 2);
+    let base = now_ms() - 1_800_000;
+    let appended = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let producer = {
+        let (q, appended, stop) = (q.clone(), appended.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut b = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let ack = q
+                    .append(make_batch("rw_outage", b, series, per, base))
+                    .expect("append");
+                ack.await.expect("ack");
+                b += 1;
+                appended.store(b, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            b
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    prom.stop();
+    let down = Instant::now();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let sent_before_restart = q.metrics().samples_total();
+    let backlog = q.backlog_samples().expect("backlog");
+    let appended_at_restart = (appended.load(Ordering::Relaxed) * series * per) as u64;
+    let down_for = down.elapsed().as_secs_f64();
+    prom.spawn().await;
+    let up = Instant::now();
+    wait_for("backlog drain", Duration::from_secs(120), || {
+        q.metrics().samples_total() >= appended_at_restart
+    })
+    .await;
+    let drain = up.elapsed().as_secs_f64();
+    println!(
+        "outage: receiver down {down_for:.1} s; backlog {backlog} samples in the WAL \
+         ({} unsent) drained in {drain:.2} s after the receiver was ready: {:.0} samples/s \
+         (while the producer kept appending)",
+        appended_at_restart - sent_before_restart,
+        (appended_at_restart - sent_before_restart) as f64 / drain
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.store(true, Ordering::Relaxed);
+    let batches = producer.await.expect("producer");
+    let total = (batches * series * per) as u64;
+    let drain_start = Instant::now();
+    wait_for("backlog drain", Duration::from_secs(120), || {
+        q.metrics().samples_total() >= total
+    })
+    .await;
+    let drained = total - sent_before_restart;
+    println!(
+        "outage: {total} samples appended in {batches} batches, {drained} of them sent after \
+         the restart; the rest delivered {:.2} s after the producer stopped",
+        drain_start.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        q.metrics().samples_total(),
+        total,
+        "exactly once without kills"
+    );
+    assert_eq!(
+        q.metrics().failed_total(),
+        0,
+        "a 400 (out of order) means loss"
+    );
+    let at = base + (batches * per) as i64 * 1000 + 60_000;
+    check_all_arrived(&prom, "rw_outage", series, batches * per, at).await;
+    let q = Arc::try_unwrap(q).expect("sole owner");
+    q.close().await.expect("close");
+}
+
+// ---------------------------------------------------------------------------
+// crash of the sender mid-send, restart on the same WAL
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resumes_after_a_crash_mid_send() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let pdir = dir.path().join("prom");
+    std::fs::create_dir_all(&pdir).expect("dir");
+    let prom = Prometheus::start(&pdir, port, true).await;
+    let wal_dir = dir.path().join("wal");
+    let (k, series, per) = (200, 20, 5);
+    let base = now_ms() - 1_800_000;
+
+    let mut cfg = endpoint("crash", &prom.write_url(), 100);
+    cfg.queue.batch_send_deadline = Duration::from_millis(20);
+    {
+        let wal = Wal::open(&wal_dir).expect("wal");
+        let q = Queue::open(&wal, cfg.clone(), QueueOptions::default()).expect("queue");
+        // Appended together: one group commit acknowledges them all, and
+        // the abort comes while the shards are still sending.
+        let acks: Vec<_> = (0..k / 2)
+            .map(|b| {
+                q.append(make_batch("rw_crash", b, series, per, base))
+                    .expect("append")
+            })
+            .collect();
+        for ack in acks {
+            ack.await.expect("ack");
+        }
+        wait_for("some sending", Duration::from_secs(30), || {
+            q.metrics().samples_total() > 0
+        })
+        .await;
+        let sent = q.metrics().samples_total();
+        println!(
+            "crash: aborted after {sent} of {} acked samples were sent",
+            k / 2 * series * per
+        );
+        q.abort().await;
+    }
+    // The crashed sender's last blocking WAL call may still hold the
+    // database for a moment: reopening retries, bounded.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let wal = loop {
+        match Wal::open(&wal_dir) {
+            Ok(w) => break w,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "reopen: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let q = Queue::open(&wal, cfg, QueueOptions::default()).expect("reopen");
+    let before = q.metrics().samples_total();
+    let backlog = q.backlog_samples().expect("backlog");
+    println!("crash: reopened with {backlog} samples in the WAL backlog");
+    println!("crash: resuming from positions {:?}", q.positions());
+    for b in k / 2..k {
+        q.append(make_batch("rw_crash", b, series, per, base))
+            .expect("append")
+            .await
+            .expect("ack");
+    }
+    let at = base + (k * per) as i64 * 1000 + 60_000;
+    check_all_arrived(&prom, "rw_crash", series, k * per, at).await;
+    let total = (k * series * per) as u64;
+    let resent = q.metrics().samples_total() - total.min(q.metrics().samples_total());
+    println!(
+        "crash: all {total} acked samples arrived; counted sends {} (re-delivered ≈ {resent})",
+        q.metrics().samples_total(),
+    );
+    assert!(q.metrics().samples_total() >= before);
+    q.close().await.expect("close");
+}
+
+// ---------------------------------------------------------------------------
+// a fake receiver: 500, 429, slow, then OK; and one that answers 400
+// ---------------------------------------------------------------------------
+
+#[derive(Default)]
+struct Fake {
+    requests: AtomicUsize,
+    /// (labels, timestamp) → value of every accepted sample.
+    got: Mutex<HashMap<(Labels, i64), f64>>,
+    /// Per series, the timestamps in arrival order (order check).
+    order: Mutex<HashMap<Labels, Vec<i64>>>,
+}
+
+async fn fake_handle(
+    fake: Arc<Fake>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_string();
+    let ok_headers = req.headers().get("content-encoding").map(|v| v.as_bytes()) == Some(b"snappy")
+        && req
+            .headers()
+            .get("x-prometheus-remote-write-version")
+            .map(|v| v.as_bytes())
+            == Some(b"0.1.0")
+        && req
+            .headers()
+            .get("user-agent")
+            .is_some_and(|v| v.as_bytes().starts_with(b"smelter/"));
+    let body = req.into_body().collect().await.map(|b| b.to_bytes());
+    let reply = |status: StatusCode, extra: Option<(&str, &str)>| {
+        let mut r = Response::builder().status(status);
+        if let Some((k, v)) = extra {
+            r = r.header(k, v);
+        }
+        Ok(r.body(Full::new(Bytes::from_static(b"fake says no")))
+            .expect("response"))
+    };
+    if !ok_headers {
+        return reply(StatusCode::UNSUPPORTED_MEDIA_TYPE, None);
+    }
+    let Ok(body) = body else {
+        return reply(StatusCode::BAD_REQUEST, None);
+    };
+    if path == "/reject" {
+        return reply(StatusCode::BAD_REQUEST, None);
+    }
+    let n = fake.requests.fetch_add(1, Ordering::SeqCst);
+    match n {
+        0 | 1 => return reply(StatusCode::INTERNAL_SERVER_ERROR, None),
+        2 | 3 => return reply(StatusCode::TOO_MANY_REQUESTS, Some(("retry-after", "1"))),
+        4 => {
+            // Slower than remote_timeout: the sender gives up and retries.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            return reply(StatusCode::SERVICE_UNAVAILABLE, None);
+        }
+        _ => {}
+    }
+    let Ok(batch) = smelter_storage::remote_write::decode(&body, 32 << 20) else {
+        return reply(StatusCode::BAD_REQUEST, None);
+    };
+    let mut got = fake.got.lock().expect("lock");
+    let mut order = fake.order.lock().expect("lock");
+    for s in batch.series {
+        for x in &s.samples {
+            got.insert((s.labels.clone(), x.timestamp_ms), x.value);
+            order
+                .entry(s.labels.clone())
+                .or_default()
+                .push(x.timestamp_ms);
+        }
+    }
+    reply(StatusCode::NO_CONTENT, None)
+}
+
+async fn start_fake(fake: Arc<Fake>) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let fake = fake.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req| fake_handle(fake.clone(), req));
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_500_429_and_slow_answers_and_drops_400() {
+    let fake = Arc::new(Fake::default());
+    let addr = start_fake(fake.clone()).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wal = Wal::open(dir.path()).expect("wal");
+
+    let mut cfg = endpoint("fake-flaky", &format!("http://{addr}/flaky"), 300);
+    cfg.remote_timeout = Duration::from_secs(1);
+    cfg.queue.min_backoff = Duration::from_millis(30);
+    let q = Queue::open(&wal, cfg, QueueOptions::default()).expect("queue");
+    let reject = Queue::open(
+        &wal,
+        endpoint("fake-reject", &format!("http://{addr}/reject"), 300),
+        QueueOptions::default(),
+    )
+    .expect("queue");
+
+    let (k, series, per) = (20, 10, 10);
+    let base = now_ms() - 600_000;
+    for b in 0..k {
+        let batch = make_batch("rw_fake", b, series, per, base);
+        reject
+            .append(batch.clone())
+            .expect("append")
+            .await
+            .expect("ack");
+        q.append(batch).expect("append").await.expect("ack");
+    }
+    let total = (k * series * per) as u64;
+    wait_for("fake delivery", Duration::from_secs(60), || {
+        q.metrics().samples_total() == total
+    })
+    .await;
+    wait_for("400 drops", Duration::from_secs(30), || {
+        reject.metrics().dropped_total("http_400") == total
+    })
+    .await;
+    let got = fake.got.lock().expect("lock").clone();
+    assert_eq!(got.len() as u64, total, "every sample arrived");
+    for b in 0..k {
+        for s in make_batch("rw_fake", b, series, per, base).series {
+            for x in s.samples {
+                assert_eq!(got.get(&(s.labels.clone(), x.timestamp_ms)), Some(&x.value));
+            }
+        }
+    }
+    for (labels, ts) in fake.order.lock().expect("lock").iter() {
+        assert!(ts.windows(2).all(|w| w[0] < w[1]), "order of {labels}");
+    }
+    assert!(q.metrics().retried_total() > 0, "500/429/slow were retried");
+    assert_eq!(q.metrics().failed_total(), 0);
+    assert_eq!(reject.metrics().samples_total(), 0);
+    assert_eq!(reject.metrics().failed_total(), total);
+    println!(
+        "fake: {} requests, {} samples retried, {total} dropped on 400",
+        fake.requests.load(Ordering::SeqCst),
+        q.metrics().retried_total()
+    );
+    q.close().await.expect("close");
+    reject.close().await.expect("close");
+}
+
+// ---------------------------------------------------------------------------
+// TTL and the WAL size cap drop and count
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttl_and_size_cap_drop_and_count() {
+    let fake = Arc::new(Fake::default());
+    // Skip the fake's failure script.
+    fake.requests.store(100, Ordering::SeqCst);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wal = Wal::open(dir.path()).expect("wal");
+    // A receiver that never answers: the backlog only grows.
+    let dead = free_port();
+    let q = Queue::open(
+        &wal,
+        endpoint("capped", &format!("http://127.0.0.1:{dead}/w"), 100),
+        QueueOptions {
+            ttl: Duration::from_secs(3600),
+            max_wal_size: Some(20_000),
+        },
+    )
+    .expect("queue");
+    let old = now_ms() - 2 * 3600 * 1000;
+    let mut batch = make_batch("rw_ttl", 0, 5, 4, old);
+    batch
+        .series
+        .extend(make_batch("rw_ttl_new", 0, 5, 4, now_ms() - 1000).series);
+    q.append(batch).expect("append").await.expect("ack");
+    assert_eq!(q.metrics().dropped_total("ttl"), 20);
+    for b in 1..200 {
+        q.append(make_batch("rw_cap", b, 20, 5, now_ms() - 1000 + b as i64))
+            .expect("append")
+            .await
+            .expect("ack");
+    }
+    wait_for("size cap", Duration::from_secs(10), || {
+        q.metrics().dropped_total("wal_size_cap") > 0
+    })
+    .await;
+    println!(
+        "cap: dropped {} samples over max_wal_size, backlog {} samples",
+        q.metrics().dropped_total("wal_size_cap"),
+        q.backlog_samples().expect("backlog")
+    );
+    q.close().await.expect("close");
+    drop(fake);
+}
