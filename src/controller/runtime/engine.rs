@@ -16,6 +16,7 @@ use smelter_dataflows::control_plane::{ArgsChange, Change, ControlPlane, NodeId}
 use tokio::sync::{mpsc, oneshot};
 
 use super::lifecycle::Lifecycle;
+use super::shared_value::SharedValue;
 use super::state::{NodeState, SharedState};
 use crate::component::{ExportsChange, Health};
 use crate::controller::arguments::evaluate_body;
@@ -77,7 +78,7 @@ type Evaluated = Rc<RefCell<Vec<NodeId>>>;
 const LOCK_CHUNK: usize = 256;
 
 pub(crate) struct Engine {
-    plane: ControlPlane<u64, Value, String>,
+    plane: ControlPlane<u64, SharedValue, String>,
     bodies: Bodies,
     interner: Rc<RefCell<Interner>>,
     evaluated: Evaluated,
@@ -92,7 +93,7 @@ impl Engine {
         let interner: Rc<RefCell<Interner>> = Rc::default();
         let evaluated: Evaluated = Rc::default();
         let (b, i, e) = (bodies.clone(), interner.clone(), evaluated.clone());
-        let plane = ControlPlane::new(move |node, key: &u64, deps: &[(NodeId, Value)]| {
+        let plane = ControlPlane::new(move |node, key: &u64, deps: &[(NodeId, SharedValue)]| {
             e.borrow_mut().push(node);
             evaluate(&b, &i, stability, *key, deps)
         });
@@ -257,7 +258,7 @@ impl Engine {
                 .filter_map(|c| {
                     interner.get(&c.node).map(|node| Change::Export {
                         node,
-                        value: Some(c.exports),
+                        value: Some(SharedValue::new(c.exports)),
                     })
                 })
                 .collect()
@@ -268,7 +269,7 @@ impl Engine {
     }
 
     /// Feed changes to the control plane and act on the arguments that changed.
-    fn apply(&mut self, changes: Vec<Change<u64, Value>>) -> Result<(), String> {
+    fn apply(&mut self, changes: Vec<Change<u64, SharedValue>>) -> Result<(), String> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -288,7 +289,7 @@ impl Engine {
                 };
                 match new {
                     Some(Ok(value)) => {
-                        if self.lifecycle.apply_args(id, state, value) {
+                        if self.lifecycle.apply_args(id, state, value.into_value()) {
                             self.shared.count_update();
                         }
                     }
@@ -344,8 +345,8 @@ fn evaluate(
     interner: &Rc<RefCell<Interner>>,
     stability: StabilityLevel,
     key: u64,
-    deps: &[(NodeId, Value)],
-) -> Result<Value, String> {
+    deps: &[(NodeId, SharedValue)],
+) -> Result<SharedValue, String> {
     let bodies = bodies.borrow();
     let body = bodies
         .get(&key)
@@ -355,15 +356,18 @@ fn evaluate(
     for (dep, exports) in deps {
         if let Some(name) = interner.name(*dep) {
             let path: Vec<&str> = name.split('.').collect();
-            scope.insert_path(&path, exports.clone());
+            // The scope owns its values: the one deep copy per evaluation.
+            scope.insert_path(&path, Value::clone(&exports.0));
         }
     }
     let ctx = EvalContext::new(&body.file, &scope).with_stability(stability);
-    evaluate_body(&ctx, &body.block.body).map_err(|diags| {
-        diags
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
-    })
+    evaluate_body(&ctx, &body.block.body)
+        .map(SharedValue::new)
+        .map_err(|diags| {
+            diags
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
 }

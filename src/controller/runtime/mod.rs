@@ -9,6 +9,7 @@
 
 mod engine;
 mod lifecycle;
+mod shared_value;
 pub mod state;
 mod view;
 
