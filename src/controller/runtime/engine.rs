@@ -289,7 +289,8 @@ impl Engine {
                 };
                 match new {
                     Some(Ok(value)) => {
-                        if self.lifecycle.apply_args(id, state, value.into_value()) {
+                        let touched = self.lifecycle.apply_args(id, state, value.into_value());
+                        if touched {
                             self.shared.count_update();
                         }
                     }
