@@ -82,7 +82,9 @@ pub(crate) struct Engine {
     bodies: Bodies,
     interner: Rc<RefCell<Interner>>,
     evaluated: Evaluated,
-    current: BTreeMap<String, PlannedNode>,
+    /// The installed plan by node ID (a hash map: a reload looks up every
+    /// node once and never needs them in order).
+    current: HashMap<String, PlannedNode>,
     lifecycle: Lifecycle,
     shared: Arc<SharedState>,
 }
@@ -102,7 +104,7 @@ impl Engine {
             bodies,
             interner,
             evaluated,
-            current: BTreeMap::new(),
+            current: HashMap::new(),
             lifecycle,
             shared,
         }
@@ -178,8 +180,11 @@ impl Engine {
 
     fn load(&mut self, plan: Plan) -> Result<(), String> {
         let mut changes = Vec::new();
-        let new: BTreeMap<String, PlannedNode> =
+        let new: HashMap<String, PlannedNode> =
             plan.nodes.into_iter().map(|n| (n.id.clone(), n)).collect();
+        // Bodies that may have lost their node: those of changed and removed
+        // nodes (kept O(changed) rather than a sweep over every body).
+        let mut stale_bodies = Vec::new();
 
         let removed: Vec<String> = self
             .current
@@ -188,6 +193,9 @@ impl Engine {
             .cloned()
             .collect();
         for id in &removed {
+            if let Some(old) = self.current.get(id) {
+                stale_bodies.push(old.text_hash);
+            }
             self.lifecycle.stop(id);
             self.write_nodes().remove(id);
             if let Some(node) = self.interner.borrow().get(id) {
@@ -236,13 +244,31 @@ impl Engine {
                 state.references_to = node.deps.clone();
             }
         }
-        self.current = new;
+        let previous = std::mem::replace(&mut self.current, new);
+        // The previous plan holds a whole syntax tree (every block of the last
+        // reload): free it off the control-plane thread.
+        self.lifecycle.drop_later(previous);
 
+        // A body is keyed by its file name and text, which name its node, so
+        // a stale body is live again only if a changed node now has it.
+        let upserted: std::collections::HashSet<u64> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Upsert { body, .. } => Some(*body),
+                _ => None,
+            })
+            .collect();
         let result = self.apply(changes);
         // Bodies no node uses any more.
-        let live: std::collections::HashSet<u64> =
-            self.current.values().map(|n| n.text_hash).collect();
-        self.bodies.borrow_mut().retain(|k, _| live.contains(k));
+        if !stale_bodies.is_empty() {
+            let live = upserted;
+            let mut bodies = self.bodies.borrow_mut();
+            for hash in stale_bodies {
+                if !live.contains(&hash) {
+                    bodies.remove(&hash);
+                }
+            }
+        }
         result
     }
 

@@ -162,6 +162,13 @@ impl Lifecycle {
         }
     }
 
+    /// Drop `value` on a blocking tokio thread: for large structures (a
+    /// whole plan's syntax trees) whose freeing should not hold up the
+    /// control plane.
+    pub fn drop_later<T: Send + 'static>(&self, value: T) {
+        self.tokio.spawn_blocking(move || drop(value));
+    }
+
     /// Stop everything (process shutdown).
     pub fn stop_all(&mut self) {
         let ids: Vec<String> = self.running.keys().cloned().collect();
