@@ -331,6 +331,7 @@ impl Engine {
                 }
             }
         }
+        self.lifecycle.spawn_pending();
         // Refresh the counters of the nodes evaluated in this epoch only.
         let mut evaluated = std::mem::take(&mut *self.evaluated.borrow_mut());
         evaluated.sort_unstable();
