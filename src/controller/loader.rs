@@ -132,7 +132,8 @@ pub fn plan(sources: Sources, opts: &Options<'_>) -> Result<Plan, LoadError> {
         }
     }
     let mut nodes = Vec::new();
-    for (index, node) in graph.nodes.iter().enumerate() {
+    // The graph is consumed: each block moves into its planned node.
+    for (index, node) in graph.nodes.into_iter().enumerate() {
         let at = node.file.position(node.block.name_pos);
         let header_end = node.file.position(node.block.lcurly);
         match node.kind {
@@ -174,13 +175,14 @@ pub fn plan(sources: Sources, opts: &Options<'_>) -> Result<Plan, LoadError> {
         let mut hasher = DefaultHasher::new();
         node.file.name().hash(&mut hasher);
         src.get(start..end).unwrap_or_default().hash(&mut hasher);
+        let text_hash = hasher.finish();
         nodes.push(PlannedNode {
-            id: node.id.clone(),
-            kind: node.name.clone(),
-            label: node.label.clone(),
-            file: node.file.clone(),
-            block: Arc::new(node.block.clone()),
-            text_hash: hasher.finish(),
+            id: node.id,
+            kind: node.name,
+            label: node.label,
+            file: node.file,
+            block: Arc::new(node.block),
+            text_hash,
             deps,
         });
     }

@@ -16,6 +16,7 @@ use smelter_dataflows::control_plane::{ArgsChange, Change, ControlPlane, NodeId}
 use tokio::sync::{mpsc, oneshot};
 
 use super::lifecycle::Lifecycle;
+use super::shared_value::SharedValue;
 use super::state::{NodeState, SharedState};
 use crate::component::{ExportsChange, Health};
 use crate::controller::arguments::evaluate_body;
@@ -29,7 +30,6 @@ pub(crate) enum Command {
         plan: Plan,
         reply: oneshot::Sender<Result<(), String>>,
     },
-    Exports(ExportsChange),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -68,11 +68,23 @@ struct Body {
 
 type Bodies = Rc<RefCell<HashMap<u64, Body>>>;
 
+/// Nodes evaluated during the current epoch (possibly repeated), so that
+/// the evaluation counters shown in the shared state are refreshed for those
+/// nodes only instead of for the whole graph after every epoch.
+type Evaluated = Rc<RefCell<Vec<NodeId>>>;
+
+/// How many argument changes are applied under one hold of the shared
+/// state's write lock: fewer lock round trips, yet readers never wait long.
+const LOCK_CHUNK: usize = 256;
+
 pub(crate) struct Engine {
-    plane: ControlPlane<u64, Value, String>,
+    plane: ControlPlane<u64, SharedValue, String>,
     bodies: Bodies,
     interner: Rc<RefCell<Interner>>,
-    current: BTreeMap<String, PlannedNode>,
+    evaluated: Evaluated,
+    /// The installed plan by node ID (a hash map: a reload looks up every
+    /// node once and never needs them in order).
+    current: HashMap<String, PlannedNode>,
     lifecycle: Lifecycle,
     shared: Arc<SharedState>,
 }
@@ -81,28 +93,75 @@ impl Engine {
     pub fn new(lifecycle: Lifecycle, shared: Arc<SharedState>, stability: StabilityLevel) -> Self {
         let bodies: Bodies = Rc::default();
         let interner: Rc<RefCell<Interner>> = Rc::default();
-        let (b, i) = (bodies.clone(), interner.clone());
-        let plane = ControlPlane::new(move |_node, key: &u64, deps: &[(NodeId, Value)]| {
+        let evaluated: Evaluated = Rc::default();
+        let (b, i, e) = (bodies.clone(), interner.clone(), evaluated.clone());
+        let plane = ControlPlane::new(move |node, key: &u64, deps: &[(NodeId, SharedValue)]| {
+            e.borrow_mut().push(node);
             evaluate(&b, &i, stability, *key, deps)
         });
         Engine {
             plane,
             bodies,
             interner,
-            current: BTreeMap::new(),
+            evaluated,
+            current: HashMap::new(),
             lifecycle,
             shared,
         }
     }
 
-    /// Serve commands until shutdown or until every sender is gone.
-    pub fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
-        while let Some(first) = commands.blocking_recv() {
+    /// Serve commands and export changes until shutdown or until every
+    /// command sender is gone.
+    ///
+    /// Export changes come straight from the components' [`Exports`]
+    /// handles: those published while building (on this thread) are all
+    /// queued by the time an epoch ends, so the next epoch takes them as one
+    /// batch.
+    ///
+    /// [`Exports`]: crate::component::Exports
+    pub fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut exports_rx: mpsc::UnboundedReceiver<ExportsChange>,
+    ) {
+        let waiter = match tokio::runtime::Builder::new_current_thread().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!(error = %e, "control plane: cannot wait for commands");
+                self.lifecycle.stop_all();
+                return;
+            }
+        };
+        let mut exports_open = true;
+        loop {
+            enum Next {
+                Command(Option<Command>),
+                Exports(Option<ExportsChange>),
+            }
+            let next = waiter.block_on(async {
+                tokio::select! {
+                    biased;
+                    e = exports_rx.recv(), if exports_open => Next::Exports(e),
+                    c = commands.recv() => Next::Command(c),
+                }
+            });
             let mut exports = Vec::new();
-            let mut next = Some(first);
-            while let Some(command) = next.take() {
+            let mut pending = Vec::new();
+            match next {
+                Next::Command(None) => break,
+                Next::Command(Some(c)) => pending.push(c),
+                Next::Exports(Some(e)) => exports.push(e),
+                Next::Exports(None) => exports_open = false,
+            }
+            // Everything queued so far, as one batch.
+            while let Ok(e) = exports_rx.try_recv() {
+                exports.push(e);
+            }
+            while let Ok(c) = commands.try_recv() {
+                pending.push(c);
+            }
+            for command in pending {
                 match command {
-                    Command::Exports(change) => exports.push(change),
                     Command::Load { plan, reply } => {
                         self.apply_exports(std::mem::take(&mut exports));
                         let _ = reply.send(self.load(plan));
@@ -113,7 +172,6 @@ impl Engine {
                         return;
                     }
                 }
-                next = commands.try_recv().ok();
             }
             self.apply_exports(exports);
         }
@@ -122,8 +180,11 @@ impl Engine {
 
     fn load(&mut self, plan: Plan) -> Result<(), String> {
         let mut changes = Vec::new();
-        let new: BTreeMap<String, PlannedNode> =
+        let new: HashMap<String, PlannedNode> =
             plan.nodes.into_iter().map(|n| (n.id.clone(), n)).collect();
+        // Bodies that may have lost their node: those of changed and removed
+        // nodes (kept O(changed) rather than a sweep over every body).
+        let mut stale_bodies = Vec::new();
 
         let removed: Vec<String> = self
             .current
@@ -132,6 +193,9 @@ impl Engine {
             .cloned()
             .collect();
         for id in &removed {
+            if let Some(old) = self.current.get(id) {
+                stale_bodies.push(old.text_hash);
+            }
             self.lifecycle.stop(id);
             self.write_nodes().remove(id);
             if let Some(node) = self.interner.borrow().get(id) {
@@ -139,46 +203,61 @@ impl Engine {
             }
         }
 
-        for (id, node) in &new {
-            let unchanged = self
-                .current
-                .get(id)
-                .is_some_and(|old| old.text_hash == node.text_hash && old.deps == node.deps);
-            if unchanged {
-                continue;
-            }
+        {
             let mut interner = self.interner.borrow_mut();
-            let nid = interner.intern(id);
-            let deps = node.deps.iter().map(|d| interner.intern(d)).collect();
-            self.bodies.borrow_mut().insert(
-                node.text_hash,
-                Body {
-                    file: node.file.clone(),
-                    block: node.block.clone(),
-                },
-            );
-            changes.push(Change::Upsert {
-                node: nid,
-                body: node.text_hash,
-                deps,
-            });
-            let mut nodes = self.write_nodes();
-            let state = nodes.entry(id.clone()).or_insert_with(|| NodeState {
-                kind: node.kind.clone(),
-                label: node.label.clone(),
-                eval_health: Health::default(),
-                run_health: Health::default(),
-                component_health: Health::default(),
-                arguments: Value::Null,
-                exports: None,
-                references_to: Vec::new(),
-                evaluations: 0,
-                updates: 0,
-            });
-            state.references_to = node.deps.clone();
+            let mut bodies = self.bodies.borrow_mut();
+            let mut nodes = write_nodes(&self.shared);
+            for (id, node) in &new {
+                let unchanged = self
+                    .current
+                    .get(id)
+                    .is_some_and(|old| old.text_hash == node.text_hash && old.deps == node.deps);
+                if unchanged {
+                    continue;
+                }
+                let nid = interner.intern(id);
+                let deps = node.deps.iter().map(|d| interner.intern(d)).collect();
+                bodies.insert(
+                    node.text_hash,
+                    Body {
+                        file: node.file.clone(),
+                        block: node.block.clone(),
+                    },
+                );
+                changes.push(Change::Upsert {
+                    node: nid,
+                    body: node.text_hash,
+                    deps,
+                });
+                let state = nodes.entry(id.clone()).or_insert_with(|| NodeState {
+                    kind: node.kind.clone(),
+                    label: node.label.clone(),
+                    eval_health: Health::default(),
+                    run_health: Health::default(),
+                    component_health: Health::default(),
+                    arguments: Value::Null,
+                    exports: None,
+                    references_to: Vec::new(),
+                    evaluations: 0,
+                    updates: 0,
+                });
+                state.references_to = node.deps.clone();
+            }
         }
-        self.current = new;
+        let previous = std::mem::replace(&mut self.current, new);
+        // The previous plan holds a whole syntax tree (every block of the last
+        // reload): free it off the control-plane thread.
+        self.lifecycle.drop_later(previous);
 
+        // A body is keyed by its file name and text, which name its node, so
+        // a stale body is live again only if a changed node now has it.
+        let upserted: std::collections::HashSet<u64> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Upsert { body, .. } => Some(*body),
+                _ => None,
+            })
+            .collect();
         let mut result = self.apply(changes);
         // Components built by this load published their first exports while
         // being built (as Alloy's `New` does through `OnStateChange`). Feed
@@ -201,7 +280,7 @@ impl Engine {
                         let node = interner.get(id)?;
                         (value != Value::Null).then_some(Change::Export {
                             node,
-                            value: Some(value),
+                            value: Some(SharedValue::new(value)),
                         })
                     })
                     .collect()
@@ -214,9 +293,15 @@ impl Engine {
             }
         }
         // Bodies no node uses any more.
-        let live: std::collections::HashSet<u64> =
-            self.current.values().map(|n| n.text_hash).collect();
-        self.bodies.borrow_mut().retain(|k, _| live.contains(k));
+        if !stale_bodies.is_empty() {
+            let live = upserted;
+            let mut bodies = self.bodies.borrow_mut();
+            for hash in stale_bodies {
+                if !live.contains(&hash) {
+                    bodies.remove(&hash);
+                }
+            }
+        }
         result
     }
 
@@ -232,7 +317,7 @@ impl Engine {
                 .filter_map(|c| {
                     interner.get(&c.node).map(|node| Change::Export {
                         node,
-                        value: Some(c.exports),
+                        value: Some(SharedValue::new(c.exports)),
                     })
                 })
                 .collect()
@@ -243,48 +328,63 @@ impl Engine {
     }
 
     /// Feed changes to the control plane and act on the arguments that changed.
-    fn apply(&mut self, changes: Vec<Change<u64, Value>>) -> Result<(), String> {
+    fn apply(&mut self, changes: Vec<Change<u64, SharedValue>>) -> Result<(), String> {
         if changes.is_empty() {
             return Ok(());
         }
+        self.evaluated.borrow_mut().clear();
         let args = self.plane.apply(changes).map_err(|e| e.to_string())?;
         let mut errors = Vec::new();
-        for ArgsChange { node, new, .. } in args {
-            let Some(id) = self.interner.borrow().name(node).map(str::to_string) else {
-                continue;
-            };
-            let shared = self.shared.clone();
-            let mut nodes = write_nodes(&shared);
-            let Some(state) = nodes.get_mut(&id) else {
-                continue;
-            };
-            match new {
-                Some(Ok(value)) => {
-                    if let Err(e) = self.lifecycle.apply_args(&id, state, value) {
-                        // Positioned like an evaluation error: the block.
-                        let at = self
-                            .current
-                            .get(&id)
-                            .map(|n| n.file.position(n.block.name_pos).to_string())
-                            .unwrap_or_default();
-                        errors.push(format!("{at}: {id}: {e}"));
+        let interner = self.interner.borrow();
+        let mut args = args.into_iter().peekable();
+        while args.peek().is_some() {
+            let mut nodes = write_nodes(&self.shared);
+            for ArgsChange { node, new, .. } in args.by_ref().take(LOCK_CHUNK) {
+                let Some(id) = interner.name(node) else {
+                    continue;
+                };
+                let Some(state) = nodes.get_mut(id) else {
+                    continue;
+                };
+                match new {
+                    Some(Ok(value)) => {
+                        match self.lifecycle.apply_args(id, state, value.into_value()) {
+                            Ok(true) => self.shared.count_update(),
+                            Ok(false) => {}
+                            Err(e) => {
+                                // Positioned like an evaluation error: the block.
+                                let at = self
+                                    .current
+                                    .get(id)
+                                    .map(|n| n.file.position(n.block.name_pos).to_string())
+                                    .unwrap_or_default();
+                                errors.push(format!("{at}: {id}: {e}"));
+                            }
+                        }
                     }
+                    Some(Err(e)) => {
+                        state
+                            .eval_health
+                            .unhealthy(format!("component evaluation failed: {e}"));
+                        errors.push(e);
+                    }
+                    // Removed, or waiting for a dependency's first exports.
+                    None => {}
                 }
-                Some(Err(e)) => {
-                    state
-                        .eval_health
-                        .unhealthy(format!("component evaluation failed: {e}"));
-                    errors.push(e);
-                }
-                // Removed, or waiting for a dependency's first exports.
-                None => {}
             }
         }
-        let counters = self.plane.counters().snapshot();
-        let interner = self.interner.borrow();
-        for (id, state) in self.write_nodes().iter_mut() {
-            if let Some(nid) = interner.get(id) {
-                state.evaluations = counters.get(&nid).copied().unwrap_or(0);
+        self.lifecycle.spawn_pending();
+        // Refresh the counters of the nodes evaluated in this epoch only.
+        let mut evaluated = std::mem::take(&mut *self.evaluated.borrow_mut());
+        evaluated.sort_unstable();
+        evaluated.dedup();
+        let counters = self.plane.counters();
+        for chunk in evaluated.chunks(LOCK_CHUNK) {
+            let mut nodes = write_nodes(&self.shared);
+            for &nid in chunk {
+                if let Some(state) = interner.name(nid).and_then(|id| nodes.get_mut(id)) {
+                    state.evaluations = counters.get(nid);
+                }
             }
         }
         if errors.is_empty() {
@@ -322,8 +422,8 @@ fn evaluate(
     interner: &Rc<RefCell<Interner>>,
     stability: StabilityLevel,
     key: u64,
-    deps: &[(NodeId, Value)],
-) -> Result<Value, String> {
+    deps: &[(NodeId, SharedValue)],
+) -> Result<SharedValue, String> {
     let bodies = bodies.borrow();
     let body = bodies
         .get(&key)
@@ -333,15 +433,18 @@ fn evaluate(
     for (dep, exports) in deps {
         if let Some(name) = interner.name(*dep) {
             let path: Vec<&str> = name.split('.').collect();
-            scope.insert_path(&path, exports.clone());
+            // The scope owns its values: the one deep copy per evaluation.
+            scope.insert_path(&path, Value::clone(&exports.0));
         }
     }
     let ctx = EvalContext::new(&body.file, &scope).with_stability(stability);
-    evaluate_body(&ctx, &body.block.body).map_err(|diags| {
-        diags
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
-    })
+    evaluate_body(&ctx, &body.block.body)
+        .map(SharedValue::new)
+        .map_err(|diags| {
+            diags
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
 }

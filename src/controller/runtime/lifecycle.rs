@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::state::NodeState;
@@ -27,8 +27,12 @@ const STOP_DEADLINE: Duration = Duration::from_secs(10);
 struct Running {
     cancel: CancellationToken,
     args: watch::Sender<Value>,
-    task: tokio::task::JoinHandle<()>,
+    /// Closed when the task has ended (its sender lives in the task).
+    done: oneshot::Receiver<()>,
 }
+
+/// A component's task, built but not yet handed to tokio.
+type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 pub(crate) struct Lifecycle {
     tokio: Handle,
@@ -37,6 +41,11 @@ pub(crate) struct Lifecycle {
     running: HashMap<String, Running>,
     /// Components built since the last [`Lifecycle::take_built`].
     built: Vec<String>,
+    /// Tasks built during the current epoch: spawned together by
+    /// [`Lifecycle::spawn_pending`], from inside the runtime, because each
+    /// `spawn` from this (non-tokio) thread wakes a parked worker — a
+    /// syscall per component when 100 k are built.
+    pending: Vec<Pending>,
 }
 
 impl Lifecycle {
@@ -51,6 +60,7 @@ impl Lifecycle {
             exports_tx,
             running: HashMap::new(),
             built: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -130,7 +140,10 @@ impl Lifecycle {
         let run_health = node.run_health.clone();
         run_health.healthy("started component");
         let component_id = id.to_string();
-        let task = self.tokio.spawn(async move {
+        let (done_tx, done) = oneshot::channel::<()>();
+        self.pending.push(Box::pin(async move {
+            // Dropped when the task ends, however it ends.
+            let _done = done_tx;
             match run.await {
                 Ok(()) => {
                     tracing::info!(component = %component_id, "node exited without error");
@@ -144,7 +157,7 @@ impl Lifecycle {
                     );
                 }
             }
-        });
+        }));
         node.exports = Some(exports);
         node.component_health = component_health;
         self.built.push(id.to_string());
@@ -153,7 +166,7 @@ impl Lifecycle {
             Running {
                 cancel,
                 args: args_tx,
-                task,
+                done,
             },
         );
         Ok(())
@@ -164,8 +177,29 @@ impl Lifecycle {
         std::mem::take(&mut self.built)
     }
 
+    /// Hand the tasks built since the last call to tokio, in one wake-up.
+    pub fn spawn_pending(&mut self) {
+        match self.pending.len() {
+            0 => {}
+            1 => {
+                if let Some(task) = self.pending.pop() {
+                    self.tokio.spawn(task);
+                }
+            }
+            _ => {
+                let tasks = std::mem::take(&mut self.pending);
+                self.tokio.spawn(async move {
+                    for task in tasks {
+                        tokio::spawn(task);
+                    }
+                });
+            }
+        }
+    }
+
     /// Stop `id` and wait (bounded) until its task has ended.
     pub fn stop(&mut self, id: &str) {
+        self.spawn_pending();
         let Some(running) = self.running.remove(id) else {
             return;
         };
@@ -173,10 +207,17 @@ impl Lifecycle {
         // The timer must be created inside the runtime, hence the async block.
         let waited = self
             .tokio
-            .block_on(async { tokio::time::timeout(STOP_DEADLINE, running.task).await });
+            .block_on(async { tokio::time::timeout(STOP_DEADLINE, running.done).await });
         if waited.is_err() {
             tracing::warn!(component = %id, "component did not stop within the deadline");
         }
+    }
+
+    /// Drop `value` on a blocking tokio thread: for large structures (a
+    /// whole plan's syntax trees) whose freeing should not hold up the
+    /// control plane.
+    pub fn drop_later<T: Send + 'static>(&self, value: T) {
+        self.tokio.spawn_blocking(move || drop(value));
     }
 
     /// Stop everything (process shutdown).

@@ -9,6 +9,7 @@
 
 mod engine;
 mod lifecycle;
+mod shared_value;
 pub mod state;
 mod view;
 
@@ -64,15 +65,8 @@ impl Runtime {
     pub fn start(config: RuntimeConfig, tokio: tokio::runtime::Handle) -> std::io::Result<Self> {
         let shared = Arc::new(SharedState::default());
         let (commands, rx) = mpsc::unbounded_channel();
-        let (exports_tx, mut exports_rx) = mpsc::unbounded_channel();
-        let forward = commands.clone();
-        tokio.spawn(async move {
-            while let Some(change) = exports_rx.recv().await {
-                if forward.send(Command::Exports(change)).is_err() {
-                    break;
-                }
-            }
-        });
+        // Export changes go straight to the control-plane thread.
+        let (exports_tx, exports_rx) = mpsc::unbounded_channel();
         let stability = match config.stability {
             Stability::Experimental => StabilityLevel::Experimental,
             Stability::PublicPreview => StabilityLevel::PublicPreview,
@@ -82,7 +76,7 @@ impl Runtime {
         let engine_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name("control-plane".into())
-            .spawn(move || Engine::new(lifecycle, engine_shared, stability).run(rx))?;
+            .spawn(move || Engine::new(lifecycle, engine_shared, stability).run(rx, exports_rx))?;
         Ok(Runtime {
             config,
             commands,

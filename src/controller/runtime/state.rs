@@ -81,6 +81,9 @@ pub struct SharedState {
     last_load_ok: AtomicBool,
     last_load_success_unix: AtomicU64,
     load_failures: AtomicU64,
+    /// Sum of every node's `updates`: a cheap progress signal (benchmarks,
+    /// tests) that needs no snapshot of the whole graph.
+    total_updates: AtomicU64,
 }
 
 impl SharedState {
@@ -101,6 +104,15 @@ impl SharedState {
         } else {
             self.load_failures.fetch_add(1, Ordering::AcqRel);
         }
+    }
+
+    /// How many builds and argument updates the runtime has applied in all.
+    pub fn total_updates(&self) -> u64 {
+        self.total_updates.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn count_update(&self) {
+        self.total_updates.fetch_add(1, Ordering::AcqRel);
     }
 
     /// (last load succeeded, unix time of the last success, failed loads).
