@@ -15,9 +15,11 @@ use std::sync::Arc;
 use smelter_dataflows::control_plane::{ArgsChange, Change, ControlPlane, NodeId};
 use tokio::sync::{mpsc, oneshot};
 
+use super::data_plane::DataPlaneRuntime;
 use super::lifecycle::Lifecycle;
 use super::state::{NodeState, SharedState};
-use crate::component::{ExportsChange, Health};
+use crate::component::registry::{self, data_plane_role};
+use crate::component::{DataPlaneLink, DataPlaneRole, ExportsChange, Health};
 use crate::controller::arguments::evaluate_body;
 use crate::controller::loader::{Plan, PlannedNode};
 use crate::syntax::ast::BlockStmt;
@@ -74,11 +76,17 @@ pub(crate) struct Engine {
     interner: Rc<RefCell<Interner>>,
     current: BTreeMap<String, PlannedNode>,
     lifecycle: Lifecycle,
+    data_plane: DataPlaneRuntime,
     shared: Arc<SharedState>,
 }
 
 impl Engine {
-    pub fn new(lifecycle: Lifecycle, shared: Arc<SharedState>, stability: StabilityLevel) -> Self {
+    pub fn new(
+        lifecycle: Lifecycle,
+        shared: Arc<SharedState>,
+        stability: StabilityLevel,
+        workers: usize,
+    ) -> Self {
         let bodies: Bodies = Rc::default();
         let interner: Rc<RefCell<Interner>> = Rc::default();
         let (b, i) = (bodies.clone(), interner.clone());
@@ -91,6 +99,7 @@ impl Engine {
             interner,
             current: BTreeMap::new(),
             lifecycle,
+            data_plane: DataPlaneRuntime::new(workers, shared.data_plane.clone()),
             shared,
         }
     }
@@ -133,6 +142,7 @@ impl Engine {
             .collect();
         for id in &removed {
             self.lifecycle.stop(id);
+            self.data_plane.remove(id);
             self.write_nodes().remove(id);
             if let Some(node) = self.interner.borrow().get(id) {
                 changes.push(Change::Remove { node });
@@ -216,28 +226,54 @@ impl Engine {
         }
         let args = self.plane.apply(changes).map_err(|e| e.to_string())?;
         let mut errors = Vec::new();
+        let mut evaluated = Vec::new();
         for ArgsChange { node, new, .. } in args {
             let Some(id) = self.interner.borrow().name(node).map(str::to_string) else {
                 continue;
             };
-            let shared = self.shared.clone();
-            let mut nodes = write_nodes(&shared);
-            let Some(state) = nodes.get_mut(&id) else {
-                continue;
-            };
             match new {
-                Some(Ok(value)) => {
-                    self.lifecycle.apply_args(&id, state, value);
-                }
+                Some(Ok(value)) => evaluated.push((id, value)),
                 Some(Err(e)) => {
-                    state
-                        .eval_health
-                        .unhealthy(format!("component evaluation failed: {e}"));
+                    if let Some(state) = self.write_nodes().get_mut(&id) {
+                        state
+                            .eval_health
+                            .unhealthy(format!("component evaluation failed: {e}"));
+                    }
                     errors.push(e);
                 }
                 // Removed, or waiting for a dependency's first exports.
                 None => {}
             }
+        }
+        // Data-plane sources are built last: they get the handle they push
+        // into, so the plane must hold them first. Sinks and processors are
+        // built before the plane is synced, so its graph can include them.
+        let (sources, others): (Vec<_>, Vec<_>) = evaluated
+            .into_iter()
+            .partition(|(id, _)| matches!(self.role_of(id), Some(DataPlaneRole::Source)));
+        for (id, value) in others {
+            self.apply_component(&id, value, DataPlaneLink::default());
+        }
+        for (id, value) in &sources {
+            let valid = self
+                .kind_of(id)
+                .and_then(|k| registry::find(&k))
+                .is_some_and(|r| (r.validate)(value).is_ok());
+            if valid {
+                self.data_plane.set_source(id, value);
+            }
+        }
+        self.data_plane.sync();
+        for (id, value) in sources {
+            let link = match self.lifecycle.is_running(&id) {
+                false => self
+                    .data_plane
+                    .source(&id)
+                    .map(DataPlaneLink::for_source)
+                    .unwrap_or_default(),
+                true => DataPlaneLink::default(),
+            };
+            self.apply_component(&id, value, link);
         }
         let counters = self.plane.counters().snapshot();
         let interner = self.interner.borrow();
@@ -250,6 +286,43 @@ impl Engine {
             Ok(())
         } else {
             Err(errors.join("\n"))
+        }
+    }
+
+    fn kind_of(&self, id: &str) -> Option<String> {
+        self.write_nodes().get(id).map(|n| n.kind.clone())
+    }
+
+    fn role_of(&self, id: &str) -> Option<DataPlaneRole> {
+        self.kind_of(id).and_then(|k| data_plane_role(&k))
+    }
+
+    /// Hand new arguments to component `id` and, for a data-plane component,
+    /// record what the data plane needs from them (synced by the caller).
+    fn apply_component(&mut self, id: &str, value: Value, link: DataPlaneLink) {
+        let shared = self.shared.clone();
+        let mut nodes = write_nodes(&shared);
+        let Some(state) = nodes.get_mut(id) else {
+            return;
+        };
+        let role = data_plane_role(&state.kind);
+        let touched = self
+            .lifecycle
+            .apply_args(id, state, value.clone(), link.clone());
+        // Only arguments the component accepted reach the data plane; a
+        // refused update keeps the last good ones there too.
+        if state.arguments != value {
+            return;
+        }
+        match role {
+            Some(DataPlaneRole::Processor(compile)) if touched => match compile(&value) {
+                Ok(op) => self.data_plane.set_processor(id, &value, op),
+                Err(e) => state
+                    .eval_health
+                    .unhealthy(format!("compiling the processor: {e}")),
+            },
+            Some(DataPlaneRole::Sink) => self.data_plane.set_sink(id, link.take_sink()),
+            _ => {}
         }
     }
 

@@ -17,7 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::state::NodeState;
 use crate::component::{
-    registry, BuildContext, ComponentError, Exports, ExportsChange, Health, HealthState, RunContext,
+    registry, BuildContext, ComponentError, DataPlaneLink, Exports, ExportsChange, Health,
+    HealthState, RunContext,
 };
 use crate::syntax::Value;
 
@@ -53,7 +54,14 @@ impl Lifecycle {
 
     /// New evaluated arguments for `id`: build it, or update it if they differ
     /// from what it runs with. Returns whether the component was touched.
-    pub fn apply_args(&mut self, id: &str, node: &mut NodeState, args: Value) -> bool {
+    /// `link` is what a data-plane component is built with (unused otherwise).
+    pub fn apply_args(
+        &mut self,
+        id: &str,
+        node: &mut NodeState,
+        args: Value,
+        link: DataPlaneLink,
+    ) -> bool {
         let Some(registration) = registry::find(&node.kind) else {
             node.eval_health.unhealthy(format!(
                 "component {:?} is not implemented by smelter",
@@ -77,7 +85,7 @@ impl Lifecycle {
             node.updates += 1;
             return true;
         }
-        match self.build(id, node, registration, &args) {
+        match self.build(id, node, registration, &args, link) {
             Ok(()) => {
                 node.arguments = args;
                 node.updates += 1;
@@ -97,6 +105,7 @@ impl Lifecycle {
         node: &mut NodeState,
         registration: &registry::Registration,
         args: &Value,
+        link: DataPlaneLink,
     ) -> Result<(), ComponentError> {
         let exports = Exports::new(id, self.exports_tx.clone());
         let component_health = Health::default();
@@ -105,6 +114,7 @@ impl Lifecycle {
             data_path: self.storage_path.join(id),
             exports: exports.clone(),
             health: component_health.clone(),
+            data_plane: link,
         };
         // Building may do blocking I/O (open a database, bind a socket); it
         // runs inside the tokio context so it may also spawn.
@@ -145,6 +155,11 @@ impl Lifecycle {
             },
         );
         Ok(())
+    }
+
+    /// Whether `id` runs (was built).
+    pub fn is_running(&self, id: &str) -> bool {
+        self.running.contains_key(id)
     }
 
     /// Stop `id` and wait (bounded) until its task has ended.

@@ -1,0 +1,3 @@
+pub mod echo;
+pub mod receive_http;
+pub mod relabel;
