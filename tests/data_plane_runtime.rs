@@ -207,6 +207,12 @@ async fn pipeline_counts_rules_reload_without_rebuild() {
     let (status, body) = post(&http, port, vec![0u8; receive_http::MAX_BODY + 1]).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(stats.too_large.load(Ordering::Relaxed), 1);
+    let mut metrics = String::new();
+    smelter::metrics::encode_global(&mut metrics).expect("encode metrics");
+    let line = format!(
+        "smelter_prometheus_receive_http_requests_total{{component=\"prometheus.receive_http.{t}_in\",code=\"400\"}} 2"
+    );
+    assert!(metrics.contains(&line), "{line} missing from /metrics");
     // Still serving.
     let (status, _) = post(&http, port, request(999)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -316,4 +322,142 @@ fn relabel_operator_drops_and_adds_labels() {
         assert_eq!(out.series[0].labels.get("env"), Some("test"));
         assert_eq!(out.series[0].samples.len(), 2);
     }
+}
+
+/// Kills the child process when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The value of a counter (summed over its series) in a Prometheus text page.
+fn counter(page: &str, name: &str) -> Option<f64> {
+    let mut found = None;
+    for line in page.lines().filter(|l| !l.starts_with('#')) {
+        let (series, value) = line.rsplit_once(' ')?;
+        let metric = series.split('{').next().unwrap_or(series);
+        if metric == name {
+            *found.get_or_insert(0.0) += value.parse::<f64>().ok()?;
+        }
+    }
+    found
+}
+
+async fn get(
+    client: &Client<HttpConnector, http_body_util::Empty<Bytes>>,
+    url: &str,
+) -> Option<String> {
+    let resp = tokio::time::timeout(Duration::from_secs(5), client.get(url.parse().ok()?))
+        .await
+        .ok()?
+        .ok()?;
+    let body = resp.into_body().collect().await.ok()?.to_bytes();
+    Some(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Debian's Prometheus in agent mode scrapes itself and remote-writes into
+/// `prometheus.receive_http`; what it counts as sent is what the echo got.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_prometheus_agent_remote_writes_into_the_pipeline() {
+    let binary = Path::new("/usr/bin/prometheus");
+    if !binary.exists() {
+        eprintln!("skipped: {} not installed", binary.display());
+        return;
+    }
+    let t = "prom";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    write_config(
+        dir.path(),
+        &format!(
+            r#"prometheus.receive_http "{t}_in" {{
+	http {{
+		listen_address = "127.0.0.1"
+		listen_port    = {port}
+	}}
+	forward_to = [prometheus.echo.{t}_a.receiver]
+}}
+
+prometheus.echo "{t}_a" {{ }}
+"#
+        ),
+    );
+    let rt = start(dir.path()).await;
+    ready(t).await;
+    let prom_port = free_port();
+    let prom_config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &prom_config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['127.0.0.1:{prom_port}']\nremote_write:\n  - url: http://127.0.0.1:{port}/api/v1/metrics/write\n    queue_config:\n      batch_send_deadline: 500ms\n"
+        ),
+    )
+    .expect("write prometheus.yml");
+    let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log");
+    let _prometheus = Child(
+        std::process::Command::new(binary)
+            .arg("--enable-feature=agent")
+            .arg(format!("--config.file={}", prom_config.display()))
+            .arg(format!(
+                "--storage.agent.path={}",
+                dir.path().join("agent").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus"),
+    );
+    let echo_id = format!("prometheus.echo.{t}_a");
+    let http: Client<HttpConnector, http_body_util::Empty<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let url = format!("http://127.0.0.1:{prom_port}/metrics");
+    // Several scrapes and sends, then a quiet moment where Prometheus' count
+    // of sent samples does not move and equals what the echo received.
+    let start = Instant::now();
+    let deadline = Duration::from_secs(45);
+    let mut matched = None;
+    while start.elapsed() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let Some(before) = get(&http, &url).await else {
+            continue;
+        };
+        let echoed_now = echoed(&echo_id);
+        let Some(after) = get(&http, &url).await else {
+            continue;
+        };
+        let (Some(s1), Some(s2)) = (
+            counter(&before, "prometheus_remote_storage_samples_total"),
+            counter(&after, "prometheus_remote_storage_samples_total"),
+        ) else {
+            continue;
+        };
+        let failed =
+            counter(&after, "prometheus_remote_storage_samples_failed_total").unwrap_or(0.0);
+        assert_eq!(failed, 0.0, "Prometheus saw failed sends");
+        if s1 == s2 && s1 as u64 == echoed_now && echoed_now >= 1000 {
+            matched = Some(echoed_now);
+            break;
+        }
+    }
+    let log = std::fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default();
+    let matched = matched.unwrap_or_else(|| {
+        panic!(
+            "Prometheus' sent samples never matched the echo (echo {}); its log:\n{}",
+            echoed(&echo_id),
+            log.lines().rev().take(20).collect::<Vec<_>>().join("\n")
+        )
+    });
+    let stats = receive_http::stats(&format!("prometheus.receive_http.{t}_in")).expect("stats");
+    eprintln!(
+        "real prometheus: {matched} samples sent = echoed, {} requests accepted, {} malformed",
+        stats.accepted.load(Ordering::Relaxed),
+        stats.malformed.load(Ordering::Relaxed)
+    );
+    assert_eq!(stats.malformed.load(Ordering::Relaxed), 0);
+    rt.shutdown().await;
 }

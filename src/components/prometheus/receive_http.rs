@@ -27,6 +27,8 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use smelter_storage::remote_write::{DecodeError, Decoder};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -128,6 +130,29 @@ pub struct ReceiveStats {
     pub too_large: AtomicU64,
     /// 503: the data plane did not take or acknowledge the batch in time.
     pub unavailable: AtomicU64,
+}
+
+/// `smelter_prometheus_receive_http_requests_total{component, code}` in the
+/// process' `/metrics`: every answered remote-write request, by status code.
+static REQUESTS: LazyLock<Family<Vec<(String, String)>, Counter>> = LazyLock::new(|| {
+    let family = Family::default();
+    crate::metrics::register(|r| {
+        r.register(
+            "smelter_prometheus_receive_http_requests",
+            "Remote-write requests answered by prometheus.receive_http, by status code",
+            family.clone(),
+        )
+    });
+    family
+});
+
+fn count(component: &str, status: StatusCode) {
+    REQUESTS
+        .get_or_create(&vec![
+            ("component".to_string(), component.to_string()),
+            ("code".to_string(), status.as_u16().to_string()),
+        ])
+        .inc();
 }
 
 static STATS: LazyLock<Mutex<HashMap<String, Arc<ReceiveStats>>>> = LazyLock::new(Mutex::default);
@@ -264,6 +289,12 @@ fn reply(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
 }
 
 async fn handle(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
+    let response = answer(req, shared).await;
+    count(&shared.id, response.status());
+    response
+}
+
+async fn answer(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
     if req.uri().path() != PATH {
         return reply(StatusCode::NOT_FOUND, "not found");
     }
