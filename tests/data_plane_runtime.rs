@@ -235,32 +235,39 @@ async fn forward_to_reload_rebuilds_without_loss_under_load() {
     let shared = rt.shared();
     let builds = shared.data_plane_builds();
 
-    // A client posting without pause during the reload.
+    // Clients posting without pause during the reload, concurrently.
+    const CLIENTS: u64 = 4;
     let stop = Arc::new(AtomicBool::new(false));
-    let poster = {
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let http = client();
-            let mut sent = 0u64;
-            while !stop.load(Ordering::Acquire) {
-                let (status, body) = post(&http, port, request(sent)).await;
-                assert_eq!(status, StatusCode::NO_CONTENT, "request {sent}: {body}");
-                sent += 1;
-            }
-            sent
+    let posters: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let http = client();
+                let mut sent = 0u64;
+                while !stop.load(Ordering::Acquire) {
+                    let i = c * 1_000_000 + sent;
+                    let (status, body) = post(&http, port, request(i)).await;
+                    assert_eq!(status, StatusCode::NO_CONTENT, "request {i}: {body}");
+                    sent += 1;
+                }
+                sent
+            })
         })
-    };
-    until("some traffic", || echoed(&echo_a) >= 20).await;
+        .collect();
+    until("some traffic", || echoed(&echo_a) >= 100).await;
     write_config(dir.path(), &config(t, port, "drop_.*", "b", true));
     rt.reload().await.expect("reload");
     // The switch completes once echo.b's receiver is exported and the
     // relabel re-evaluated with it.
-    until("traffic on the new edge", || echoed(&echo_b) >= 20).await;
+    until("traffic on the new edge", || echoed(&echo_b) >= 100).await;
     stop.store(true, Ordering::Release);
-    let sent = tokio::time::timeout(LIMIT, poster)
-        .await
-        .expect("poster ends")
-        .expect("poster ok");
+    let mut sent = 0;
+    for poster in posters {
+        sent += tokio::time::timeout(LIMIT, poster)
+            .await
+            .expect("poster ends")
+            .expect("poster ok");
+    }
     let (a, b) = (echoed(&echo_a), echoed(&echo_b));
     eprintln!(
         "forward_to reload: {sent} requests, echo.a {a} + echo.b {b} samples, builds {} -> {}",
