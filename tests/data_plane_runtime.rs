@@ -217,6 +217,21 @@ async fn pipeline_counts_rules_reload_without_rebuild() {
     let (status, _) = post(&http, port, request(999)).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(echoed(&echo_a), 5 * K + 3);
+
+    // The receiver and the relabel leave the graph: the port is released and
+    // the data plane rebuilt without them.
+    let builds = shared.data_plane_builds();
+    std::fs::write(
+        dir.path().join("config.alloy"),
+        format!("prometheus.echo \"{t}_a\" {{ }}\n"),
+    )
+    .expect("write config");
+    rt.reload().await.expect("reload");
+    assert!(shared.data_plane_builds() > builds);
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the receiver stopped listening"
+    );
     rt.shutdown().await;
 }
 

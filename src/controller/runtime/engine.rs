@@ -6,6 +6,11 @@
 //! own thread; everything reaches it as a [`Command`]. Export changes that
 //! arrive together are applied as one epoch, so a dependant of several changed
 //! nodes is evaluated once (Alloy batches its queue for the same reason).
+//!
+//! The thread also keeps the data plane in step ([`super::data_plane`]): after
+//! each batch of argument changes it builds processors and sinks, syncs the
+//! data plane (rebuild only if edges changed, else `update_args`), then builds
+//! new sources with the handle they push into.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
