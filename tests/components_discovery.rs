@@ -46,6 +46,7 @@ fn start(kind: &str, dir: &Path, args: Value) -> Running {
             data_path: dir.join("data"),
             exports: Exports::new(id, tx),
             health: health.clone(),
+            data_plane: Default::default(),
         },
         &args,
     )

@@ -35,6 +35,7 @@ fn start(dir: &Path, args: Value) -> Running {
             data_path: dir.join("data"),
             exports: Exports::new("local.file.test", tx),
             health: health.clone(),
+            data_plane: Default::default(),
         },
         &args,
     )

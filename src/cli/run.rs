@@ -32,6 +32,10 @@ pub struct RunArgs {
     /// The lowest stability level of features allowed.
     #[arg(long = "stability.level", default_value = "generally-available", value_parser = super::validate::parse_stability)]
     pub stability: Stability,
+
+    /// Worker threads of the data plane (timely); default: the number of cores.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
@@ -55,13 +59,18 @@ async fn run_async(args: &RunArgs) -> ExitCode {
         storage_path: args.storage_path.clone(),
         stability: args.stability,
     };
-    let controller = match Runtime::start(config, tokio::runtime::Handle::current()) {
-        Ok(r) => Arc::new(r),
-        Err(e) => {
-            eprintln!("Error: starting the controller: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let workers = args.workers.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    );
+    let controller =
+        match Runtime::start_with_workers(config, tokio::runtime::Handle::current(), workers) {
+            Ok(r) => Arc::new(r),
+            Err(e) => {
+                eprintln!("Error: starting the controller: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     match controller.reload().await {
         Ok(()) => tracing::info!(path = %args.path.display(), "configuration loaded"),
         Err(ReloadError::Rejected(e)) => {

@@ -26,7 +26,7 @@ use crate::syntax::Value;
 
 pub use args::Args;
 pub use health::{Health, HealthReport, HealthState};
-pub use registry::{Registration, REGISTRY};
+pub use registry::{DataPlaneRegistration, Registration, REGISTRY};
 
 /// Why a component could not be built, updated, or stopped running.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,4 +127,97 @@ pub struct BuildContext {
     pub data_path: PathBuf,
     pub exports: Exports,
     pub health: Health,
+    /// The component's link to the metrics data plane; empty for components
+    /// that are not part of it (see [`DataPlaneRole`]).
+    pub data_plane: DataPlaneLink,
+}
+
+// ---------------------------------------------------------------------------
+// The data-plane side of the contract (DESIGN, "Receivers").
+//
+// A component that moves telemetry declares a [`DataPlaneRole`] in the
+// registry. The runtime reads `forward_to` (a list of receiver capsules) from
+// its evaluated arguments and turns it into data-plane edges; the component
+// itself never holds a pointer to the next one. What the component needs at
+// run time reaches it through [`BuildContext::data_plane`]: a source gets the
+// handle it pushes batches into, a sink hands over the object the dataflow
+// writes into.
+// ---------------------------------------------------------------------------
+
+/// The record type of the metrics data plane.
+pub type MetricsBatch = smelter_storage::Batch;
+
+/// The handle a source pushes batches into (valid across data-plane rebuilds).
+pub type MetricsSource = smelter_dataflows::SourceHandle<MetricsBatch>;
+
+/// What the dataflow writes into at a sink.
+pub type MetricsSink = Arc<dyn smelter_dataflows::Sink<MetricsBatch>>;
+
+/// A processor's arguments compiled into the operator the dataflow runs on
+/// every batch (on a worker thread: no blocking, no I/O).
+pub trait BatchProcessor: Send + Sync + 'static {
+    /// The batch to forward, or `None` when nothing of it is left.
+    fn process(&self, batch: MetricsBatch) -> Option<MetricsBatch>;
+}
+
+/// Compiles evaluated arguments into a processor; called by the runtime on
+/// every (validated) arguments change, which then reaches the running
+/// dataflow through `DataPlane::update_args`, without a rebuild.
+pub type CompileFn = fn(&Value) -> Result<Arc<dyn BatchProcessor>, ComponentError>;
+
+/// How a component kind takes part in the data plane.
+#[derive(Clone, Copy)]
+pub enum DataPlaneRole {
+    /// Produces batches (an HTTP receiver, a scrape loop): gets a
+    /// [`MetricsSource`] through [`DataPlaneLink::source`].
+    Source,
+    /// Transforms batches with operators compiled from its arguments.
+    Processor(CompileFn),
+    /// Consumes batches: hands a [`MetricsSink`] to
+    /// [`DataPlaneLink::set_sink`] while it is built.
+    Sink,
+}
+
+/// A component's link to the data plane, given at build time.
+#[derive(Clone, Default)]
+pub struct DataPlaneLink {
+    source: Option<MetricsSource>,
+    sink: Arc<Mutex<Option<MetricsSink>>>,
+}
+
+impl DataPlaneLink {
+    /// A link for a source component.
+    pub fn for_source(handle: MetricsSource) -> Self {
+        DataPlaneLink {
+            source: Some(handle),
+            sink: Arc::default(),
+        }
+    }
+
+    /// The handle a source pushes into (`None` for other components).
+    pub fn source(&self) -> Option<MetricsSource> {
+        self.source.clone()
+    }
+
+    /// A sink component hands over what the dataflow writes into.
+    pub fn set_sink(&self, sink: MetricsSink) {
+        let mut slot = match self.sink.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *slot = Some(sink);
+    }
+
+    /// The sink set by the component, taken by the runtime after the build.
+    pub fn take_sink(&self) -> Option<MetricsSink> {
+        match self.sink.lock() {
+            Ok(mut g) => g.take(),
+            Err(p) => p.into_inner().take(),
+        }
+    }
+}
+
+/// The receiver export of data-plane component `id`: what `forward_to` lists.
+pub fn receiver_export(id: &str) -> Value {
+    Value::receiver(id, "receiver")
 }

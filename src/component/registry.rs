@@ -6,7 +6,7 @@
 
 use std::sync::LazyLock;
 
-use super::{BuildContext, Component, ComponentError};
+use super::{BuildContext, Component, ComponentError, DataPlaneRole};
 use crate::controller::schema::Schema;
 use crate::syntax::Value;
 
@@ -40,4 +40,28 @@ pub fn find(name: &str) -> Option<&'static Registration> {
         .binary_search_by_key(&name, |r| r.name)
         .ok()
         .map(|i| &REGISTRY[i])
+}
+
+/// A kind that moves telemetry through the data plane, and how. Kept apart
+/// from [`Registration`] so that kinds living only in the control plane need
+/// not say anything about it.
+pub struct DataPlaneRegistration {
+    pub name: &'static str,
+    pub role: DataPlaneRole,
+}
+
+/// Every data-plane kind.
+pub static DATA_PLANE: LazyLock<Vec<DataPlaneRegistration>> = LazyLock::new(|| {
+    let mut kinds: Vec<DataPlaneRegistration> = Vec::new();
+    crate::components::register_data_plane(&mut kinds);
+    kinds.sort_by_key(|r| r.name);
+    kinds
+});
+
+/// The data-plane role of kind `name`, if it has one.
+pub fn data_plane_role(name: &str) -> Option<DataPlaneRole> {
+    DATA_PLANE
+        .binary_search_by_key(&name, |r| r.name)
+        .ok()
+        .map(|i| DATA_PLANE[i].role)
 }

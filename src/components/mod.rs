@@ -8,7 +8,7 @@ pub mod discovery;
 pub mod local;
 pub mod prometheus;
 
-use crate::component::Registration;
+use crate::component::{DataPlaneRegistration, DataPlaneRole, Registration};
 
 /// Add every implemented kind to the registry.
 pub fn register(kinds: &mut Vec<Registration>) {
@@ -16,4 +16,23 @@ pub fn register(kinds: &mut Vec<Registration>) {
     kinds.push(local::file::registration());
     kinds.push(discovery::file::registration());
     kinds.push(discovery::http::registration());
+    kinds.push(prometheus::echo::registration());
+    kinds.push(prometheus::receive_http::registration());
+    kinds.push(prometheus::relabel::registration());
+}
+
+/// Add every kind that moves telemetry through the data plane, with its role.
+pub fn register_data_plane(kinds: &mut Vec<DataPlaneRegistration>) {
+    kinds.push(DataPlaneRegistration {
+        name: "prometheus.echo",
+        role: DataPlaneRole::Sink,
+    });
+    kinds.push(DataPlaneRegistration {
+        name: "prometheus.receive_http",
+        role: DataPlaneRole::Source,
+    });
+    kinds.push(DataPlaneRegistration {
+        name: "prometheus.relabel",
+        role: DataPlaneRole::Processor(prometheus::relabel::compile),
+    });
 }

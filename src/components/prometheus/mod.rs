@@ -1,11 +1,14 @@
 //! `prometheus.*`: components that produce or move Prometheus metrics.
 //!
-//! In the data flow these are sources and sinks of the data plane: the scrape
-//! engine (`scrape/`) pulls pages from targets and hands batches of samples to
-//! an [`scrape::Appender`]; the remote-write queue (`remote_write/`) persists
-//! batches to the sled WAL and sends them, sharded by series, to endpoints.
-//! Neither is registered as a component kind yet: that happens once the data
-//! plane is wired into the runtime.
+//! In the data flow these are the data plane's sources, processors and sinks:
+//! `receive_http` pushes remote-write requests into it, `relabel` rewrites
+//! series as an operator, `echo` prints what reaches it. The scrape engine
+//! (`scrape/`) and the durable remote-write queue (`remote_write/`) are
+//! complete and tested on their own, and become registered kinds once they are
+//! wired to the data plane.
 
+pub mod echo;
+pub mod receive_http;
+pub mod relabel;
 pub mod remote_write;
 pub mod scrape;

@@ -6,6 +6,11 @@
 //! own thread; everything reaches it as a [`Command`]. Export changes that
 //! arrive together are applied as one epoch, so a dependant of several changed
 //! nodes is evaluated once (Alloy batches its queue for the same reason).
+//!
+//! The thread also keeps the data plane in step ([`super::data_plane`]): after
+//! each batch of argument changes it builds processors and sinks, syncs the
+//! data plane (rebuild only if edges changed, else `update_args`), then builds
+//! new sources with the handle they push into.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -15,10 +20,12 @@ use std::sync::Arc;
 use smelter_dataflows::control_plane::{ArgsChange, Change, ControlPlane, NodeId};
 use tokio::sync::{mpsc, oneshot};
 
+use super::data_plane::DataPlaneRuntime;
 use super::lifecycle::Lifecycle;
 use super::shared_value::SharedValue;
 use super::state::{NodeState, SharedState};
-use crate::component::{ExportsChange, Health};
+use crate::component::registry::{self, data_plane_role};
+use crate::component::{DataPlaneLink, DataPlaneRole, ExportsChange, Health};
 use crate::controller::arguments::evaluate_body;
 use crate::controller::loader::{Plan, PlannedNode};
 use crate::syntax::ast::BlockStmt;
@@ -86,11 +93,17 @@ pub(crate) struct Engine {
     /// node once and never needs them in order).
     current: HashMap<String, PlannedNode>,
     lifecycle: Lifecycle,
+    data_plane: DataPlaneRuntime,
     shared: Arc<SharedState>,
 }
 
 impl Engine {
-    pub fn new(lifecycle: Lifecycle, shared: Arc<SharedState>, stability: StabilityLevel) -> Self {
+    pub fn new(
+        lifecycle: Lifecycle,
+        shared: Arc<SharedState>,
+        stability: StabilityLevel,
+        workers: usize,
+    ) -> Self {
         let bodies: Bodies = Rc::default();
         let interner: Rc<RefCell<Interner>> = Rc::default();
         let evaluated: Evaluated = Rc::default();
@@ -106,6 +119,7 @@ impl Engine {
             evaluated,
             current: HashMap::new(),
             lifecycle,
+            data_plane: DataPlaneRuntime::new(workers, shared.data_plane.clone()),
             shared,
         }
     }
@@ -197,6 +211,7 @@ impl Engine {
                 stale_bodies.push(old.text_hash);
             }
             self.lifecycle.stop(id);
+            self.data_plane.remove(id);
             self.write_nodes().remove(id);
             if let Some(node) = self.interner.borrow().get(id) {
                 changes.push(Change::Remove { node });
@@ -335,37 +350,24 @@ impl Engine {
         self.evaluated.borrow_mut().clear();
         let args = self.plane.apply(changes).map_err(|e| e.to_string())?;
         let mut errors = Vec::new();
-        let interner = self.interner.borrow();
-        let mut args = args.into_iter().peekable();
-        while args.peek().is_some() {
+        // Sort the changes out under one borrow, then act on them: building a
+        // component needs the engine mutably.
+        let mut fresh: Vec<(String, Value)> = Vec::new();
+        {
+            let interner = self.interner.borrow();
             let mut nodes = write_nodes(&self.shared);
-            for ArgsChange { node, new, .. } in args.by_ref().take(LOCK_CHUNK) {
+            for ArgsChange { node, new, .. } in args {
                 let Some(id) = interner.name(node) else {
                     continue;
                 };
-                let Some(state) = nodes.get_mut(id) else {
-                    continue;
-                };
                 match new {
-                    Some(Ok(value)) => {
-                        match self.lifecycle.apply_args(id, state, value.into_value()) {
-                            Ok(true) => self.shared.count_update(),
-                            Ok(false) => {}
-                            Err(e) => {
-                                // Positioned like an evaluation error: the block.
-                                let at = self
-                                    .current
-                                    .get(id)
-                                    .map(|n| n.file.position(n.block.name_pos).to_string())
-                                    .unwrap_or_default();
-                                errors.push(format!("{at}: {id}: {e}"));
-                            }
-                        }
-                    }
+                    Some(Ok(value)) => fresh.push((id.to_string(), value.into_value())),
                     Some(Err(e)) => {
-                        state
-                            .eval_health
-                            .unhealthy(format!("component evaluation failed: {e}"));
+                        if let Some(state) = nodes.get_mut(id) {
+                            state
+                                .eval_health
+                                .unhealthy(format!("component evaluation failed: {e}"));
+                        }
                         errors.push(e);
                     }
                     // Removed, or waiting for a dependency's first exports.
@@ -373,12 +375,43 @@ impl Engine {
                 }
             }
         }
+        // Data-plane sources are built last: they get the handle they push
+        // into, so the plane must hold them first. Sinks and processors are
+        // built before the plane is synced, so its graph can include them.
+        let (sources, others): (Vec<_>, Vec<_>) = fresh
+            .into_iter()
+            .partition(|(id, _)| matches!(self.role_of(id), Some(DataPlaneRole::Source)));
+        for (id, value) in others {
+            self.apply_component(&id, value, DataPlaneLink::default(), &mut errors);
+        }
+        for (id, value) in &sources {
+            let valid = self
+                .kind_of(id)
+                .and_then(|k| registry::find(&k))
+                .is_some_and(|r| (r.validate)(value).is_ok());
+            if valid {
+                self.data_plane.set_source(id, value);
+            }
+        }
+        self.data_plane.sync();
+        for (id, value) in sources {
+            let link = match self.lifecycle.is_running(&id) {
+                false => self
+                    .data_plane
+                    .source(&id)
+                    .map(DataPlaneLink::for_source)
+                    .unwrap_or_default(),
+                true => DataPlaneLink::default(),
+            };
+            self.apply_component(&id, value, link, &mut errors);
+        }
         self.lifecycle.spawn_pending();
         // Refresh the counters of the nodes evaluated in this epoch only.
         let mut evaluated = std::mem::take(&mut *self.evaluated.borrow_mut());
         evaluated.sort_unstable();
         evaluated.dedup();
         let counters = self.plane.counters();
+        let interner = self.interner.borrow();
         for chunk in evaluated.chunks(LOCK_CHUNK) {
             let mut nodes = write_nodes(&self.shared);
             for &nid in chunk {
@@ -391,6 +424,65 @@ impl Engine {
             Ok(())
         } else {
             Err(errors.join("\n"))
+        }
+    }
+
+    fn kind_of(&self, id: &str) -> Option<String> {
+        self.write_nodes().get(id).map(|n| n.kind.clone())
+    }
+
+    fn role_of(&self, id: &str) -> Option<DataPlaneRole> {
+        self.kind_of(id).and_then(|k| data_plane_role(&k))
+    }
+
+    /// Hand new arguments to component `id` and, for a data-plane component,
+    /// record what the data plane needs from them (synced by the caller).
+    fn apply_component(
+        &mut self,
+        id: &str,
+        value: Value,
+        link: DataPlaneLink,
+        errors: &mut Vec<String>,
+    ) {
+        let shared = self.shared.clone();
+        let mut nodes = write_nodes(&shared);
+        let Some(state) = nodes.get_mut(id) else {
+            return;
+        };
+        let role = data_plane_role(&state.kind);
+        let touched = match self
+            .lifecycle
+            .apply_args(id, state, value.clone(), link.clone())
+        {
+            Ok(touched) => touched,
+            Err(e) => {
+                // Positioned like an evaluation error: the block.
+                let at = self
+                    .current
+                    .get(id)
+                    .map(|n| n.file.position(n.block.name_pos).to_string())
+                    .unwrap_or_default();
+                errors.push(format!("{at}: {id}: {e}"));
+                false
+            }
+        };
+        if touched {
+            shared.count_update();
+        }
+        // Only arguments the component accepted reach the data plane; a
+        // refused update keeps the last good ones there too.
+        if state.arguments != value {
+            return;
+        }
+        match role {
+            Some(DataPlaneRole::Processor(compile)) if touched => match compile(&value) {
+                Ok(op) => self.data_plane.set_processor(id, &value, op),
+                Err(e) => state
+                    .eval_health
+                    .unhealthy(format!("compiling the processor: {e}")),
+            },
+            Some(DataPlaneRole::Sink) => self.data_plane.set_sink(id, link.take_sink()),
+            _ => {}
         }
     }
 

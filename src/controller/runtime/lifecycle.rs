@@ -17,7 +17,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::state::NodeState;
 use crate::component::{
-    registry, BuildContext, ComponentError, Exports, ExportsChange, Health, HealthState, RunContext,
+    registry, BuildContext, ComponentError, DataPlaneLink, Exports, ExportsChange, Health,
+    HealthState, RunContext,
 };
 use crate::syntax::Value;
 
@@ -68,12 +69,14 @@ impl Lifecycle {
     /// from what it runs with. Returns whether the component was touched, or
     /// why its arguments were refused (as Alloy, a decode or build failure is
     /// an evaluation error of the load: the node is unhealthy and keeps its
-    /// last good arguments).
+    /// last good arguments). `link` is what a data-plane component is built
+    /// with (unused otherwise).
     pub fn apply_args(
         &mut self,
         id: &str,
         node: &mut NodeState,
         args: Value,
+        link: DataPlaneLink,
     ) -> Result<bool, String> {
         let Some(registration) = registry::find(&node.kind) else {
             node.eval_health.unhealthy(format!(
@@ -98,7 +101,7 @@ impl Lifecycle {
             node.updates += 1;
             return Ok(true);
         }
-        match self.build(id, node, registration, &args) {
+        match self.build(id, node, registration, &args, link) {
             Ok(()) => {
                 node.arguments = args;
                 node.updates += 1;
@@ -118,6 +121,7 @@ impl Lifecycle {
         node: &mut NodeState,
         registration: &registry::Registration,
         args: &Value,
+        link: DataPlaneLink,
     ) -> Result<(), ComponentError> {
         let exports = Exports::new(id, self.exports_tx.clone());
         let component_health = Health::default();
@@ -126,6 +130,7 @@ impl Lifecycle {
             data_path: self.storage_path.join(id),
             exports: exports.clone(),
             health: component_health.clone(),
+            data_plane: link,
         };
         // Building may do blocking I/O (open a database, bind a socket); it
         // runs inside the tokio context so it may also spawn.
@@ -195,6 +200,11 @@ impl Lifecycle {
                 });
             }
         }
+    }
+
+    /// Whether `id` runs (was built).
+    pub fn is_running(&self, id: &str) -> bool {
+        self.running.contains_key(id)
     }
 
     /// Stop `id` and wait (bounded) until its task has ended.

@@ -7,6 +7,7 @@
 //! changes published by components flow in through a channel. Readers (the HTTP
 //! server) see the state through [`SharedState`].
 
+mod data_plane;
 mod engine;
 mod lifecycle;
 mod shared_value;
@@ -61,8 +62,22 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Start the control-plane thread; components run on `tokio`.
+    /// Start the control-plane thread; components run on `tokio`, the data
+    /// plane (built when the first data-plane component appears) on as many
+    /// worker threads as the machine has cores.
     pub fn start(config: RuntimeConfig, tokio: tokio::runtime::Handle) -> std::io::Result<Self> {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::start_with_workers(config, tokio, workers)
+    }
+
+    /// [`Runtime::start`] with `workers` data-plane worker threads
+    /// (`--workers`). Kept apart from [`RuntimeConfig`] so existing callers
+    /// that build it field by field keep compiling.
+    pub fn start_with_workers(
+        config: RuntimeConfig,
+        tokio: tokio::runtime::Handle,
+        workers: usize,
+    ) -> std::io::Result<Self> {
         let shared = Arc::new(SharedState::default());
         let (commands, rx) = mpsc::unbounded_channel();
         // Export changes go straight to the control-plane thread.
@@ -76,7 +91,9 @@ impl Runtime {
         let engine_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name("control-plane".into())
-            .spawn(move || Engine::new(lifecycle, engine_shared, stability).run(rx, exports_rx))?;
+            .spawn(move || {
+                Engine::new(lifecycle, engine_shared, stability, workers).run(rx, exports_rx)
+            })?;
         Ok(Runtime {
             config,
             commands,

@@ -84,6 +84,8 @@ pub struct SharedState {
     /// Sum of every node's `updates`: a cheap progress signal (benchmarks,
     /// tests) that needs no snapshot of the whole graph.
     total_updates: AtomicU64,
+    /// Data-plane builds and argument updates.
+    pub(crate) data_plane: std::sync::Arc<super::data_plane::DataPlaneStats>,
 }
 
 impl SharedState {
@@ -122,6 +124,17 @@ impl SharedState {
             self.last_load_success_unix.load(Ordering::Acquire),
             self.load_failures.load(Ordering::Acquire),
         )
+    }
+
+    /// How often the data plane was built: its first build plus every
+    /// rebuild (edges changed). An arguments-only change does not count.
+    pub fn data_plane_builds(&self) -> u64 {
+        self.data_plane.builds()
+    }
+
+    /// Processor argument changes applied to the running data plane.
+    pub fn data_plane_arg_updates(&self) -> u64 {
+        self.data_plane.arg_updates()
     }
 
     /// Every component, sorted by ID.
