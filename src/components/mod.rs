@@ -19,6 +19,7 @@ pub fn register(kinds: &mut Vec<Registration>) {
     kinds.push(prometheus::echo::registration());
     kinds.push(prometheus::receive_http::registration());
     kinds.push(prometheus::relabel::registration());
+    kinds.push(prometheus::scrape::registration());
 }
 
 /// Add every kind that moves telemetry through the data plane, with its role.
@@ -34,5 +35,9 @@ pub fn register_data_plane(kinds: &mut Vec<DataPlaneRegistration>) {
     kinds.push(DataPlaneRegistration {
         name: "prometheus.relabel",
         role: DataPlaneRole::Processor(prometheus::relabel::compile),
+    });
+    kinds.push(DataPlaneRegistration {
+        name: "prometheus.scrape",
+        role: DataPlaneRole::Source,
     });
 }

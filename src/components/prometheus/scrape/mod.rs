@@ -12,19 +12,20 @@
 //!       ─▶ Appender::append(Batch)   (retried on Backpressure)
 //! ```
 //!
-//! The engine does not know the data plane: the data plane implements
-//! [`Appender`]. The component kind is registered once the data plane
-//! exists; until then [`ScrapeEngine`] is driven directly (tests, benches).
+//! The engine does not know the data plane: `component` registers the kind
+//! and implements [`Appender`] on the component's data-plane source handle;
+//! tests and benches also drive [`ScrapeEngine`] directly.
 //!
 //! One concern per file: `arguments` (typed arguments), `auth`, `target`
 //! (label population, URL, offset), `fetch` (HTTP), `ingest` (page →
 //! samples), `staleness`, `report` (report series), `target_loop`
 //! (schedule, backpressure), `engine` (reconciling loops), `appender` (the
-//! sink trait), `stats` (counters).
+//! sink trait), `stats` (counters), `component` (the registered kind).
 
 pub mod appender;
 pub mod arguments;
 pub mod auth;
+pub mod component;
 pub mod engine;
 pub mod fetch;
 pub mod ingest;
@@ -36,6 +37,7 @@ pub mod target_loop;
 
 pub use appender::{AppendFuture, Appender, Backpressure, CollectingAppender};
 pub use arguments::{Arguments, Limits, Protocol};
+pub use component::{registration, SourceAppender};
 pub use engine::ScrapeEngine;
 pub use ingest::{ingest, IngestError, Ingested, PageSettings};
 pub use stats::{ScrapeStats, StatsSnapshot};
