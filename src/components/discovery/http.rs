@@ -28,7 +28,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use base64::Engine as _;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
 use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE, LOCATION, USER_AGENT};
@@ -72,22 +71,8 @@ fn schema() -> Schema {
         .squash(http_client_config())
 }
 
-/// How requests authenticate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Auth {
-    None,
-    Basic {
-        username: String,
-        password: Option<Secret>,
-        password_file: Option<String>,
-    },
-    /// `authorization`, `bearer_token` or `bearer_token_file`.
-    Authorization {
-        kind: String,
-        credentials: Option<Secret>,
-        credentials_file: Option<String>,
-    },
-}
+use crate::components::common::http_auth::Auth;
+pub use crate::components::common::http_auth::{authorization_header, parse_auth};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arguments {
@@ -133,77 +118,7 @@ impl Arguments {
         let _enable_http2: bool = args.or("enable_http2", true)?;
         let follow_redirects = args.or("follow_redirects", true)?;
 
-        let bearer_token: Option<Secret> = args.opt("bearer_token")?;
-        let bearer_token_file: Option<String> = args.opt("bearer_token_file")?;
-        let basic = args.block("basic_auth")?;
-        let authorization = args.block("authorization")?;
-        if bearer_token.is_some() && bearer_token_file.is_some() {
-            return Err(ComponentError::args(
-                "at most one of bearer_token & bearer_token_file must be configured",
-            ));
-        }
-        let bearer = bearer_token.is_some() || bearer_token_file.is_some();
-        if basic.is_some() && bearer {
-            return Err(ComponentError::args(
-                "at most one of basic_auth, bearer_token & bearer_token_file must be configured",
-            ));
-        }
-        if authorization.is_some() && bearer {
-            return Err(ComponentError::args(
-                "at most one of bearer_token, bearer_token_file & authorization must be configured",
-            ));
-        }
-        if authorization.is_some() && basic.is_some() {
-            return Err(ComponentError::args(
-                "at most one of basic_auth, oauth2 & authorization must be configured",
-            ));
-        }
-        let auth = if let Some(b) = basic {
-            let password: Option<Secret> = b.opt("password")?;
-            let password_file: Option<String> = b.opt("password_file")?;
-            if password.is_some() && password_file.is_some() {
-                return Err(ComponentError::args(
-                    "at most one of basic_auth password & password_file must be configured",
-                ));
-            }
-            Auth::Basic {
-                username: b.or("username", String::new())?,
-                password,
-                password_file,
-            }
-        } else if let Some(a) = authorization {
-            let kind = a.or("type", String::new())?;
-            let kind = if kind.trim().is_empty() {
-                "Bearer".to_string()
-            } else {
-                kind.trim().to_string()
-            };
-            if kind.eq_ignore_ascii_case("basic") {
-                return Err(ComponentError::args(
-                    "authorization type cannot be set to \"basic\", use \"basic_auth\" instead",
-                ));
-            }
-            let credentials: Option<Secret> = a.opt("credentials")?;
-            let credentials_file: Option<String> = a.opt("credentials_file")?;
-            if credentials.is_some() && credentials_file.is_some() {
-                return Err(ComponentError::args(
-                    "at most one of authorization credentials & credentials_file must be configured",
-                ));
-            }
-            Auth::Authorization {
-                kind,
-                credentials,
-                credentials_file,
-            }
-        } else if bearer {
-            Auth::Authorization {
-                kind: "Bearer".to_string(),
-                credentials: bearer_token,
-                credentials_file: bearer_token_file,
-            }
-        } else {
-            Auth::None
-        };
+        let auth = parse_auth(&args)?;
 
         let mut headers = Vec::new();
         let http_headers: BTreeMap<String, Vec<Secret>> =
@@ -313,39 +228,7 @@ fn resolve(base: &Uri, location: &str) -> Result<Uri, String> {
 
 impl HttpSd {
     async fn authorization(&self) -> Result<Option<HeaderValue>, String> {
-        let value = match &self.args.auth {
-            Auth::None => return Ok(None),
-            Auth::Basic {
-                username,
-                password,
-                password_file,
-            } => {
-                let password = match (password, password_file) {
-                    (Some(p), _) => p.expose().to_string(),
-                    (None, Some(file)) => read_secret_file(file).await?,
-                    (None, None) => String::new(),
-                };
-                let encoded = base64::engine::general_purpose::STANDARD
-                    .encode(format!("{username}:{password}"));
-                format!("Basic {encoded}")
-            }
-            Auth::Authorization {
-                kind,
-                credentials,
-                credentials_file,
-            } => {
-                let credentials = match (credentials, credentials_file) {
-                    (Some(c), _) => c.expose().to_string(),
-                    (None, Some(file)) => read_secret_file(file).await?,
-                    (None, None) => String::new(),
-                };
-                format!("{kind} {credentials}")
-            }
-        };
-        let mut value = HeaderValue::from_str(&value)
-            .map_err(|_| "credentials are not a valid header value".to_string())?;
-        value.set_sensitive(true);
-        Ok(Some(value))
+        authorization_header(&self.args.auth).await
     }
 
     fn request(
@@ -503,13 +386,6 @@ impl HttpSd {
         tracing::debug!(component = %self.id, "stopped");
         Ok(())
     }
-}
-
-async fn read_secret_file(path: &str) -> Result<String, String> {
-    tokio::fs::read_to_string(path)
-        .await
-        .map(|s| s.trim().to_string())
-        .map_err(|e| format!("unable to read {path}: {e}"))
 }
 
 impl Component for HttpSd {

@@ -12,8 +12,8 @@ use std::time::Duration;
 use hyper::header::{HeaderName, HeaderValue};
 use smelter_storage::exposition::Format;
 
-use super::auth::{parse_auth, Auth};
 use crate::component::{Args, ComponentError};
+use crate::components::common::http_auth::{parse_auth, Auth};
 use crate::syntax::decode::Secret;
 use crate::syntax::Value;
 
@@ -238,6 +238,11 @@ impl Arguments {
             label_value_length_limit: args.or("label_value_length_limit", 0)?,
             body_size_limit: args.or("body_size_limit", 0)?,
         };
+        if args.block("oauth2")?.is_some() {
+            return Err(ComponentError::args(
+                "oauth2 is not supported by smelter's prometheus.scrape yet",
+            ));
+        }
         let auth = parse_auth(&args)?;
         let mut http_headers = Vec::new();
         let headers: BTreeMap<String, Vec<Secret>> = args.or("http_headers", BTreeMap::new())?;

@@ -31,13 +31,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::appender::Appender;
 use super::arguments::Limits;
-use super::auth::{authorization_header, Auth};
 use super::fetch::{fetch, FetchError, FetchRequest, HttpClient};
 use super::ingest::{ingest, IngestError, PageSettings};
 use super::report::{report_labels, stale_report, Report};
 use super::staleness::SeriesState;
 use super::stats::ScrapeStats;
 use super::target::Target;
+use crate::components::common::http_auth::{authorization_header, Auth};
 
 /// Everything one loop needs to scrape its target.
 #[derive(Debug, Clone, PartialEq)]

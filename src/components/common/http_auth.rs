@@ -1,25 +1,38 @@
-//! Scrape authentication: `basic_auth`, `bearer_token`, `bearer_token_file`
-//! and `authorization`, as in Prometheus' `http.HTTPClientConfig`.
+//! HTTP client authentication shared by the components that make requests
+//! (`discovery.http`, `prometheus.scrape`): `basic_auth`, `bearer_token`,
+//! `bearer_token_file` and `authorization`, as in Prometheus'
+//! `HTTPClientConfig`.
 //!
-//! In the data flow this is read once from the arguments (validation errors
-//! name the conflicting settings, as Alloy does) and turned into an
-//! `Authorization` header value before each scrape. Credential files are
-//! read on every scrape, as Prometheus does, so rotated tokens are picked up.
+//! In the data flow the settings are read once from a component's arguments
+//! (conflicts are refused with Prometheus' messages) and turned into an
+//! `Authorization` header before each request. Credential files are read on
+//! every request, as Prometheus does, so rotated tokens are picked up.
 
 use base64::Engine as _;
 use hyper::header::HeaderValue;
 
 use crate::component::{Args, ComponentError};
-pub use crate::components::discovery::http::Auth;
 use crate::syntax::decode::Secret;
+
+/// How requests authenticate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    Basic {
+        username: String,
+        password: Option<Secret>,
+        password_file: Option<String>,
+    },
+    /// `authorization`, `bearer_token` or `bearer_token_file`.
+    Authorization {
+        kind: String,
+        credentials: Option<Secret>,
+        credentials_file: Option<String>,
+    },
+}
 
 /// Reads the authentication settings of a block body.
 pub fn parse_auth(args: &Args<'_>) -> Result<Auth, ComponentError> {
-    if args.block("oauth2")?.is_some() {
-        return Err(ComponentError::args(
-            "oauth2 is not supported by smelter's prometheus.scrape yet",
-        ));
-    }
     let bearer_token: Option<Secret> = args.opt("bearer_token")?;
     let bearer_token_file: Option<String> = args.opt("bearer_token_file")?;
     let basic = args.block("basic_auth")?;
@@ -35,12 +48,17 @@ pub fn parse_auth(args: &Args<'_>) -> Result<Auth, ComponentError> {
             "at most one of basic_auth, bearer_token & bearer_token_file must be configured",
         ));
     }
-    if authorization.is_some() && (bearer || basic.is_some()) {
+    if authorization.is_some() && bearer {
         return Err(ComponentError::args(
-            "at most one of basic_auth, bearer_token, bearer_token_file & authorization must be configured",
+            "at most one of bearer_token, bearer_token_file & authorization must be configured",
         ));
     }
-    if let Some(b) = basic {
+    if authorization.is_some() && basic.is_some() {
+        return Err(ComponentError::args(
+            "at most one of basic_auth, oauth2 & authorization must be configured",
+        ));
+    }
+    let auth = if let Some(b) = basic {
         let password: Option<Secret> = b.opt("password")?;
         let password_file: Option<String> = b.opt("password_file")?;
         if password.is_some() && password_file.is_some() {
@@ -48,17 +66,17 @@ pub fn parse_auth(args: &Args<'_>) -> Result<Auth, ComponentError> {
                 "at most one of basic_auth password & password_file must be configured",
             ));
         }
-        return Ok(Auth::Basic {
+        Auth::Basic {
             username: b.or("username", String::new())?,
             password,
             password_file,
-        });
-    }
-    if let Some(a) = authorization {
-        let kind: String = a.or("type", String::new())?;
-        let kind = match kind.trim() {
-            "" => "Bearer".to_string(),
-            k => k.to_string(),
+        }
+    } else if let Some(a) = authorization {
+        let kind = a.or("type", String::new())?;
+        let kind = if kind.trim().is_empty() {
+            "Bearer".to_string()
+        } else {
+            kind.trim().to_string()
         };
         if kind.eq_ignore_ascii_case("basic") {
             return Err(ComponentError::args(
@@ -72,20 +90,21 @@ pub fn parse_auth(args: &Args<'_>) -> Result<Auth, ComponentError> {
                 "at most one of authorization credentials & credentials_file must be configured",
             ));
         }
-        return Ok(Auth::Authorization {
+        Auth::Authorization {
             kind,
             credentials,
             credentials_file,
-        });
-    }
-    if bearer {
-        return Ok(Auth::Authorization {
+        }
+    } else if bearer {
+        Auth::Authorization {
             kind: "Bearer".to_string(),
             credentials: bearer_token,
             credentials_file: bearer_token_file,
-        });
-    }
-    Ok(Auth::None)
+        }
+    } else {
+        Auth::None
+    };
+    Ok(auth)
 }
 
 async fn read_secret_file(path: &str) -> Result<String, String> {
