@@ -11,6 +11,7 @@
 //! dataflow worker: its I/O lives on tokio.
 
 pub mod args;
+pub mod derived;
 pub mod health;
 pub mod registry;
 

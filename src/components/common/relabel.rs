@@ -33,6 +33,8 @@ use std::sync::OnceLock;
 
 use md5::{Digest, Md5};
 
+use crate::component::ComponentError;
+use crate::controller::schema::Schema;
 use crate::syntax::decode::{BlockDecoder, FromBlock, FromValue};
 use crate::syntax::eval::{PathSeg, ValueError};
 use crate::syntax::parser::go_quote;
@@ -721,6 +723,36 @@ impl Rule {
         );
         o.insert("action".into(), Value::string(self.action.as_str()));
         Value::Object(o)
+    }
+}
+
+/// The attributes of a `rule` block.
+pub fn relabel_rule_schema() -> Schema {
+    Schema::new()
+        .attr("source_labels", false)
+        .attr("separator", false)
+        .attr("regex", false)
+        .attr("modulus", false)
+        .attr("target_label", false)
+        .attr("replacement", false)
+        .attr("action", false)
+}
+
+/// The `rule` blocks of an evaluated component body (each an object of the
+/// rule's attributes), decoded and validated.
+pub fn rule_blocks(body: &Value) -> Result<Vec<Rule>, ComponentError> {
+    let Value::Object(fields) = body else {
+        return Ok(Vec::new());
+    };
+    match fields.get("rule") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| {
+                Rule::from_value(item)
+                    .map_err(|e| ComponentError::args(format!("rule: {}", e.message())))
+            })
+            .collect(),
+        _ => Ok(Vec::new()),
     }
 }
 

@@ -7,13 +7,15 @@
 
 use std::collections::BTreeMap;
 
+use crate::component::derived::run_derived_exports;
 use crate::component::{
     Args, BuildContext, Component, ComponentError, Exports, Health, Registration, RunContext,
     RunFuture,
 };
-use crate::components::common::relabel::{self, rules_to_value, Rule};
+use crate::components::common::relabel::{
+    self, relabel_rule_schema, rule_blocks, rules_to_value, Rule,
+};
 use crate::controller::schema::Schema;
-use crate::syntax::decode::FromValue;
 use crate::syntax::Value;
 
 pub fn registration() -> Registration {
@@ -31,18 +33,6 @@ fn schema() -> Schema {
         .blocks("rule", false, relabel_rule_schema())
 }
 
-/// The attributes of a `rule` block.
-pub fn relabel_rule_schema() -> Schema {
-    Schema::new()
-        .attr("source_labels", false)
-        .attr("separator", false)
-        .attr("regex", false)
-        .attr("modulus", false)
-        .attr("target_label", false)
-        .attr("replacement", false)
-        .attr("action", false)
-}
-
 /// A target: its labels.
 pub type Target = BTreeMap<String, String>;
 
@@ -56,19 +46,7 @@ impl Arguments {
     fn from_value(v: &Value) -> Result<Self, ComponentError> {
         let args = Args::new(v)?;
         let targets = args.required("targets")?;
-        let rules = match v {
-            Value::Object(fields) => match fields.get("rule") {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|item| {
-                        Rule::from_value(item)
-                            .map_err(|e| ComponentError::args(format!("rule: {}", e.message())))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
+        let rules = rule_blocks(v)?;
         Ok(Arguments { targets, rules })
     }
 
@@ -114,27 +92,13 @@ fn build(ctx: BuildContext, args: &Value) -> Result<Box<dyn Component>, Componen
 }
 
 impl Component for DiscoveryRelabel {
-    fn run(self: Box<Self>, mut ctx: RunContext) -> RunFuture {
-        Box::pin(async move {
-            self.health.healthy("targets relabelled");
-            loop {
-                tokio::select! {
-                    _ = ctx.cancel.cancelled() => return Ok(()),
-                    changed = ctx.args.changed() => {
-                        if changed.is_err() {
-                            return Ok(());
-                        }
-                        let args = ctx.args.borrow_and_update().clone();
-                        match Arguments::from_value(&args) {
-                            Ok(parsed) => {
-                                self.exports.publish(parsed.exports());
-                                self.health.healthy("targets relabelled");
-                            }
-                            Err(e) => self.health.unhealthy(e.to_string()),
-                        }
-                    }
-                }
-            }
-        })
+    fn run(self: Box<Self>, ctx: RunContext) -> RunFuture {
+        Box::pin(run_derived_exports(
+            ctx,
+            self.exports,
+            self.health,
+            "targets relabelled",
+            |args| Arguments::from_value(args).map(|a| a.exports()),
+        ))
     }
 }

@@ -15,16 +15,15 @@ use std::sync::{Arc, Mutex};
 
 use smelter_storage::{Labels, Series};
 
+use crate::component::derived::run_derived_exports;
 use crate::component::{
     receiver_export, Args, BatchProcessor, BuildContext, Component, ComponentError, Exports,
     Health, MetricsBatch, Registration, RunContext, RunFuture,
 };
 use crate::components::common::relabel::{
-    process_series, rules_to_value, Rule, Scratch, SortedLabels,
+    process_series, relabel_rule_schema, rule_blocks, rules_to_value, Rule, Scratch, SortedLabels,
 };
-use crate::components::discovery::relabel::relabel_rule_schema;
 use crate::controller::schema::Schema;
-use crate::syntax::decode::FromValue;
 use crate::syntax::Value;
 
 const DEFAULT_MAX_CACHE_SIZE: usize = 100_000;
@@ -68,19 +67,7 @@ impl Arguments {
                 "max_cache_size must be greater than 0",
             ));
         }
-        let rules = match v {
-            Value::Object(fields) => match fields.get("rule") {
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|item| {
-                        Rule::from_value(item)
-                            .map_err(|e| ComponentError::args(format!("rule: {}", e.message())))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-                _ => Vec::new(),
-            },
-            _ => Vec::new(),
-        };
+        let rules = rule_blocks(v)?;
         Ok(Arguments {
             rules,
             max_cache_size: max_cache_size as usize,
@@ -177,25 +164,16 @@ fn build(ctx: BuildContext, args: &Value) -> Result<Box<dyn Component>, Componen
 }
 
 impl Component for PrometheusRelabel {
-    fn run(self: Box<Self>, mut ctx: RunContext) -> RunFuture {
-        Box::pin(async move {
-            self.health.healthy("relabelling");
-            loop {
-                tokio::select! {
-                    _ = ctx.cancel.cancelled() => return Ok(()),
-                    changed = ctx.args.changed() => {
-                        if changed.is_err() {
-                            return Ok(());
-                        }
-                        let args = ctx.args.borrow_and_update().clone();
-                        // The operator itself is replaced by the runtime.
-                        match Arguments::from_value(&args) {
-                            Ok(parsed) => self.exports.publish(exports(&self.id, &parsed)),
-                            Err(e) => self.health.unhealthy(e.to_string()),
-                        }
-                    }
-                }
-            }
-        })
+    fn run(self: Box<Self>, ctx: RunContext) -> RunFuture {
+        // The operator itself is replaced by the runtime; this only keeps
+        // the exports (`receiver`, `rules`) in step with the arguments.
+        let id = self.id;
+        Box::pin(run_derived_exports(
+            ctx,
+            self.exports,
+            self.health,
+            "relabelling",
+            move |args| Arguments::from_value(args).map(|a| exports(&id, &a)),
+        ))
     }
 }

@@ -1,0 +1,37 @@
+//! The run loop of components whose exports are a pure function of their
+//! arguments (`discovery.relabel`, `prometheus.relabel`): publish on every
+//! argument update until cancelled. They do their work in the control plane
+//! (or leave it to a data-plane operator), so there is nothing else to run.
+
+use super::{ComponentError, Exports, Health, RunContext};
+use crate::syntax::Value;
+
+/// Republish `derive(args)` on every update of `ctx.args`; a derivation error
+/// marks the component unhealthy and keeps the last exports.
+pub async fn run_derived_exports(
+    mut ctx: RunContext,
+    exports: Exports,
+    health: Health,
+    healthy: &str,
+    derive: impl Fn(&Value) -> Result<Value, ComponentError>,
+) -> Result<(), ComponentError> {
+    health.healthy(healthy);
+    loop {
+        tokio::select! {
+            _ = ctx.cancel.cancelled() => return Ok(()),
+            changed = ctx.args.changed() => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+                let args = ctx.args.borrow_and_update().clone();
+                match derive(&args) {
+                    Ok(value) => {
+                        exports.publish(value);
+                        health.healthy(healthy);
+                    }
+                    Err(e) => health.unhealthy(e.to_string()),
+                }
+            }
+        }
+    }
+}
