@@ -20,24 +20,10 @@ const SMALL: &[&[u8]] = &[
 ];
 const INTERESTING: &[u8] = b"{}=,\"\\# \t\n\r.eE+-0123456789xpINa_:\xff\xc3\x80";
 
-/// xorshift64*: small, deterministic, good enough for mutation choices.
-struct Rng(u64);
+#[path = "support/rng.rs"]
+mod rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
+use rng::Rng;
 
 fn base_input(rng: &mut Rng, out: &mut Vec<u8>) {
     out.clear();

@@ -21,24 +21,10 @@ const NODE_PROM: &[u8] = include_bytes!("../tests/data/node_exporter.prom");
 const MAX_DECOMPRESSED: usize = 1 << 20;
 const INTERESTING: &[u8] = b"\x00\x01\x02\x08\x0a\x10\x12\x1a\x22\x7f\x80\xff";
 
-/// xorshift64*: small, deterministic, good enough for mutation choices.
-struct Rng(u64);
+#[path = "support/rng.rs"]
+mod rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
+use rng::Rng;
 
 /// Every sample of the fixture as a one-sample series.
 fn fixture_series() -> Vec<Series> {
