@@ -14,103 +14,17 @@ use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use smelter::component::{
-    registry, BuildContext, ComponentError, Exports, ExportsChange, Health, HealthState, RunContext,
-};
+mod common;
+
+use common::component::{start, Running};
+use smelter::component::{registry, HealthState};
 use smelter::syntax::Value;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
-use tokio::time::timeout;
-use tokio_util::sync::CancellationToken;
 
-const WAIT: Duration = Duration::from_secs(5);
-
-struct Running {
-    exports: mpsc::UnboundedReceiver<ExportsChange>,
-    args: watch::Sender<Value>,
-    cancel: CancellationToken,
-    task: JoinHandle<Result<(), ComponentError>>,
-    health: Health,
-}
-
-fn start(kind: &str, dir: &Path, args: Value) -> Running {
-    let reg = registry::find(kind).expect("registered");
-    (reg.validate)(&args).expect("valid arguments");
-    let (tx, exports) = mpsc::unbounded_channel();
-    let health = Health::default();
-    let id = format!("{kind}.test");
-    let component = (reg.build)(
-        BuildContext {
-            id: id.clone(),
-            data_path: dir.join("data"),
-            exports: Exports::new(id, tx),
-            health: health.clone(),
-            data_plane: Default::default(),
-        },
-        &args,
-    )
-    .expect("build");
-    let (args_tx, args_rx) = watch::channel(args);
-    let cancel = CancellationToken::new();
-    let task = tokio::spawn(component.run(RunContext {
-        args: args_rx,
-        cancel: cancel.clone(),
-    }));
-    Running {
-        exports,
-        args: args_tx,
-        cancel,
-        task,
-        health,
-    }
-}
-
-impl Running {
-    async fn wait_targets(&mut self, want: &Value) {
-        let want = Value::object([("targets", want.clone())]);
-        let mut last = None;
-        let got = timeout(WAIT, async {
-            loop {
-                match self.exports.recv().await {
-                    Some(change) if change.exports == want => return,
-                    Some(change) => last = Some(change.exports),
-                    None => panic!("exports channel closed"),
-                }
-            }
-        })
+/// Wait (bounded) until the component exports exactly `want` as `targets`.
+async fn wait_targets(run: &mut Running, want: &Value) {
+    run.wait_exports(&Value::object([("targets", want.clone())]))
         .await;
-        assert!(
-            got.is_ok(),
-            "timed out waiting for {want}\nlast exports: {last:?}"
-        );
-    }
-
-    async fn wait_health(&self, state: HealthState) -> String {
-        let got = timeout(WAIT, async {
-            loop {
-                let h = self.health.get();
-                if h.state == state {
-                    return h.message;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await;
-        got.unwrap_or_else(|_| panic!("timed out waiting for {state:?}: {:?}", self.health.get()))
-    }
-
-    async fn quiet(&mut self, for_: Duration) {
-        if let Ok(Some(change)) = timeout(for_, self.exports.recv()).await {
-            panic!("unexpected exports {}", change.exports);
-        }
-    }
-
-    async fn stop(self) {
-        self.cancel.cancel();
-        let ended = timeout(WAIT, self.task).await.expect("task ends on cancel");
-        ended.expect("task not panicked").expect("run returns Ok");
-    }
 }
 
 fn target(labels: &[(&str, &str)]) -> Value {
@@ -156,28 +70,31 @@ async fn file_reads_json_and_yaml_in_path_order() {
     std::fs::write(dir.path().join("ignored.txt"), "not matched").expect("write");
     let patterns = vec![p(&dir.path().join("*.yaml")), p(&dir.path().join("*.json"))];
     let mut run = start("discovery.file", dir.path(), file_args(&patterns, "1h"));
-    run.wait_targets(&list(vec![
-        target(&[
-            ("__address__", "127.0.0.1:9091"),
-            ("__meta_filepath", &p(&a)),
-            ("env", "dev"),
+    wait_targets(
+        &mut run,
+        &list(vec![
+            target(&[
+                ("__address__", "127.0.0.1:9091"),
+                ("__meta_filepath", &p(&a)),
+                ("env", "dev"),
+            ]),
+            target(&[
+                ("__address__", "127.0.0.1:9092"),
+                ("__meta_filepath", &p(&a)),
+                ("env", "dev"),
+            ]),
+            target(&[
+                ("__address__", "127.0.0.1:9093"),
+                ("__meta_filepath", &p(&a)),
+            ]),
+            target(&[
+                ("__address__", "10.0.0.1:9100"),
+                ("__meta_filepath", &p(&b)),
+                ("__metrics_path__", "/m"),
+                ("env", "prod"),
+            ]),
         ]),
-        target(&[
-            ("__address__", "127.0.0.1:9092"),
-            ("__meta_filepath", &p(&a)),
-            ("env", "dev"),
-        ]),
-        target(&[
-            ("__address__", "127.0.0.1:9093"),
-            ("__meta_filepath", &p(&a)),
-        ]),
-        target(&[
-            ("__address__", "10.0.0.1:9100"),
-            ("__meta_filepath", &p(&b)),
-            ("__metrics_path__", "/m"),
-            ("env", "prod"),
-        ]),
-    ]))
+    )
     .await;
     assert_eq!(
         run.wait_health(HealthState::Healthy).await,
@@ -194,22 +111,28 @@ async fn file_changes_are_picked_up_on_the_interval() {
     let f = dir.path().join("sd.json");
     std::fs::write(&f, r#"[{"targets": ["h:1"]}]"#).expect("write");
     let mut run = start("discovery.file", dir.path(), file_args(&[p(&f)], "100ms"));
-    run.wait_targets(&list(vec![target(&[
-        ("__address__", "h:1"),
-        ("__meta_filepath", &p(&f)),
-    ])]))
+    wait_targets(
+        &mut run,
+        &list(vec![target(&[
+            ("__address__", "h:1"),
+            ("__meta_filepath", &p(&f)),
+        ])]),
+    )
     .await;
     run.quiet(Duration::from_millis(300)).await;
     std::fs::write(&f, r#"[{"targets": ["h:2"], "labels": {"a": "b"}}]"#).expect("write");
-    run.wait_targets(&list(vec![target(&[
-        ("__address__", "h:2"),
-        ("__meta_filepath", &p(&f)),
-        ("a", "b"),
-    ])]))
+    wait_targets(
+        &mut run,
+        &list(vec![target(&[
+            ("__address__", "h:2"),
+            ("__meta_filepath", &p(&f)),
+            ("a", "b"),
+        ])]),
+    )
     .await;
     // The file goes away: its targets go too.
     std::fs::remove_file(&f).expect("remove");
-    run.wait_targets(&list(vec![])).await;
+    wait_targets(&mut run, &list(vec![])).await;
     run.stop().await;
 }
 
@@ -219,13 +142,16 @@ async fn file_changes_are_picked_up_by_the_watcher() {
     let pattern = p(&dir.path().join("tg_*.json"));
     // An hour between refreshes: only the watcher can see the new file.
     let mut run = start("discovery.file", dir.path(), file_args(&[pattern], "1h"));
-    run.wait_targets(&list(vec![])).await;
+    wait_targets(&mut run, &list(vec![])).await;
     let f = dir.path().join("tg_1.json");
     std::fs::write(&f, r#"[{"targets": ["w:1"]}]"#).expect("write");
-    run.wait_targets(&list(vec![target(&[
-        ("__address__", "w:1"),
-        ("__meta_filepath", &p(&f)),
-    ])]))
+    wait_targets(
+        &mut run,
+        &list(vec![target(&[
+            ("__address__", "w:1"),
+            ("__meta_filepath", &p(&f)),
+        ])]),
+    )
     .await;
     run.stop().await;
 }
@@ -243,19 +169,25 @@ async fn malformed_file_is_reported_and_keeps_its_last_targets() {
         dir.path(),
         file_args(std::slice::from_ref(&pattern), "100ms"),
     );
-    run.wait_targets(&list(vec![target(&[
-        ("__address__", "g:1"),
-        ("__meta_filepath", &p(&good)),
-    ])]))
+    wait_targets(
+        &mut run,
+        &list(vec![target(&[
+            ("__address__", "g:1"),
+            ("__meta_filepath", &p(&good)),
+        ])]),
+    )
     .await;
     let msg = run.wait_health(HealthState::Unhealthy).await;
     assert!(msg.contains(&p(&bad)), "{msg}");
     // Fix it: both files are served, healthy again.
     std::fs::write(&bad, r#"[{"targets": ["b:1"]}]"#).expect("write");
-    run.wait_targets(&list(vec![
-        target(&[("__address__", "b:1"), ("__meta_filepath", &p(&bad))]),
-        target(&[("__address__", "g:1"), ("__meta_filepath", &p(&good))]),
-    ]))
+    wait_targets(
+        &mut run,
+        &list(vec![
+            target(&[("__address__", "b:1"), ("__meta_filepath", &p(&bad))]),
+            target(&[("__address__", "g:1"), ("__meta_filepath", &p(&good))]),
+        ]),
+    )
     .await;
     run.wait_health(HealthState::Healthy).await;
     // Break it again: its last good targets stay (as Prometheus), unhealthy.
@@ -273,16 +205,22 @@ async fn file_arguments_apply_without_restart() {
     std::fs::write(&one, r#"[{"targets": ["one:1"]}]"#).expect("write");
     std::fs::write(&two, "- targets: [two:2]\n").expect("write");
     let mut run = start("discovery.file", dir.path(), file_args(&[p(&one)], "1h"));
-    run.wait_targets(&list(vec![target(&[
-        ("__address__", "one:1"),
-        ("__meta_filepath", &p(&one)),
-    ])]))
+    wait_targets(
+        &mut run,
+        &list(vec![target(&[
+            ("__address__", "one:1"),
+            ("__meta_filepath", &p(&one)),
+        ])]),
+    )
     .await;
     run.args.send_replace(file_args(&[p(&two)], "1h"));
-    run.wait_targets(&list(vec![target(&[
-        ("__address__", "two:2"),
-        ("__meta_filepath", &p(&two)),
-    ])]))
+    wait_targets(
+        &mut run,
+        &list(vec![target(&[
+            ("__address__", "two:2"),
+            ("__meta_filepath", &p(&two)),
+        ])]),
+    )
     .await;
     run.stop().await;
 }
@@ -423,30 +361,36 @@ async fn http_serves_targets_and_follows_changes() {
         dir.path(),
         http_args(&url, "100ms", vec![]),
     );
-    run.wait_targets(&list(vec![
-        target(&[
-            ("__address__", "a:1"),
-            ("__meta_url", &url),
-            ("__scheme__", "https"),
-            ("team", "x"),
+    wait_targets(
+        &mut run,
+        &list(vec![
+            target(&[
+                ("__address__", "a:1"),
+                ("__meta_url", &url),
+                ("__scheme__", "https"),
+                ("team", "x"),
+            ]),
+            target(&[
+                ("__address__", "b:2"),
+                ("__meta_url", &url),
+                ("__scheme__", "https"),
+                ("team", "x"),
+            ]),
         ]),
-        target(&[
-            ("__address__", "b:2"),
-            ("__meta_url", &url),
-            ("__scheme__", "https"),
-            ("team", "x"),
-        ]),
-    ]))
+    )
     .await;
     assert_eq!(
         run.wait_health(HealthState::Healthy).await,
         "discovered 2 targets"
     );
     set(&state, "/sd", json(r#"[{"targets": ["c:3"]}]"#));
-    run.wait_targets(&list(vec![target(&[
-        ("__address__", "c:3"),
-        ("__meta_url", &url),
-    ])]))
+    wait_targets(
+        &mut run,
+        &list(vec![target(&[
+            ("__address__", "c:3"),
+            ("__meta_url", &url),
+        ])]),
+    )
     .await;
     run.stop().await;
 }
@@ -467,7 +411,7 @@ async fn http_failures_are_unhealthy_and_keep_last_targets() {
         ("__address__", "a:1"),
         ("__meta_url", &url),
     ])]);
-    run.wait_targets(&kept).await;
+    wait_targets(&mut run, &kept).await;
     run.wait_health(HealthState::Healthy).await;
 
     let failures = [
@@ -521,7 +465,7 @@ async fn http_connection_refused_is_unhealthy() {
         dir.path(),
         http_args(&url, "100ms", vec![]),
     );
-    run.wait_targets(&list(vec![])).await;
+    wait_targets(&mut run, &list(vec![])).await;
     let msg = run.wait_health(HealthState::Unhealthy).await;
     assert!(
         msg.starts_with(&format!("refreshing targets from {url}: ")),
@@ -554,10 +498,13 @@ async fn http_arguments_apply_without_restart_with_auth_and_redirects() {
         dir.path(),
         http_args(&one, "1h", vec![("bearer_token", Value::secret("tok"))]),
     );
-    run.wait_targets(&list(vec![target(&[
-        ("__address__", "one:1"),
-        ("__meta_url", &one),
-    ])]))
+    wait_targets(
+        &mut run,
+        &list(vec![target(&[
+            ("__address__", "one:1"),
+            ("__meta_url", &one),
+        ])]),
+    )
     .await;
     // A new URL (which redirects) and basic auth, applied while running
     // although the refresh interval is an hour.
@@ -567,10 +514,13 @@ async fn http_arguments_apply_without_restart_with_auth_and_redirects() {
     ])]);
     run.args
         .send_replace(http_args(&moved, "1h", vec![("basic_auth", basic)]));
-    run.wait_targets(&list(vec![target(&[
-        ("__address__", "two:2"),
-        ("__meta_url", &moved),
-    ])]))
+    wait_targets(
+        &mut run,
+        &list(vec![target(&[
+            ("__address__", "two:2"),
+            ("__meta_url", &moved),
+        ])]),
+    )
     .await;
     let seen = state.lock().expect("lock").seen_auth.clone();
     assert_eq!(
@@ -593,14 +543,17 @@ async fn http_new_arguments_abandon_a_hanging_request() {
     let hang = format!("http://{addr}/hang");
     let one = format!("http://{addr}/one");
     let mut run = start("discovery.http", dir.path(), http_args(&hang, "1h", vec![]));
-    run.wait_targets(&list(vec![])).await;
+    wait_targets(&mut run, &list(vec![])).await;
     // Let the request reach the server, then move the component elsewhere.
     tokio::time::sleep(Duration::from_millis(100)).await;
     run.args.send_replace(http_args(&one, "1h", vec![]));
-    run.wait_targets(&list(vec![target(&[
-        ("__address__", "one:1"),
-        ("__meta_url", &one),
-    ])]))
+    wait_targets(
+        &mut run,
+        &list(vec![target(&[
+            ("__address__", "one:1"),
+            ("__meta_url", &one),
+        ])]),
+    )
     .await;
     // A hanging request does not delay cancellation either.
     run.args.send_replace(http_args(&hang, "1h", vec![]));

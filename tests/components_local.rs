@@ -5,99 +5,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use smelter::component::{
-    registry, BuildContext, Exports, ExportsChange, Health, HealthState, RunContext,
-};
+mod common;
+
+use common::component::start;
+use smelter::component::{registry, HealthState};
 use smelter::syntax::{Capsule, Value};
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
-use tokio::time::timeout;
-use tokio_util::sync::CancellationToken;
-
-const WAIT: Duration = Duration::from_secs(5);
-
-struct Running {
-    exports: mpsc::UnboundedReceiver<ExportsChange>,
-    args: watch::Sender<Value>,
-    cancel: CancellationToken,
-    task: JoinHandle<Result<(), smelter::component::ComponentError>>,
-    health: Health,
-}
-
-fn start(dir: &Path, args: Value) -> Running {
-    let reg = registry::find("local.file").expect("local.file is registered");
-    (reg.validate)(&args).expect("valid arguments");
-    let (tx, exports) = mpsc::unbounded_channel();
-    let health = Health::default();
-    let component = (reg.build)(
-        BuildContext {
-            id: "local.file.test".into(),
-            data_path: dir.join("data"),
-            exports: Exports::new("local.file.test", tx),
-            health: health.clone(),
-            data_plane: Default::default(),
-        },
-        &args,
-    )
-    .expect("build");
-    let (args_tx, args_rx) = watch::channel(args);
-    let cancel = CancellationToken::new();
-    let task = tokio::spawn(component.run(RunContext {
-        args: args_rx,
-        cancel: cancel.clone(),
-    }));
-    Running {
-        exports,
-        args: args_tx,
-        cancel,
-        task,
-        health,
-    }
-}
-
-impl Running {
-    /// Wait (bounded) for exports satisfying `want`; returns them.
-    async fn wait_exports(&mut self, want: &Value) {
-        let got = timeout(WAIT, async {
-            loop {
-                match self.exports.recv().await {
-                    Some(change) if &change.exports == want => return,
-                    Some(_) => continue,
-                    None => panic!("exports channel closed"),
-                }
-            }
-        })
-        .await;
-        assert!(got.is_ok(), "timed out waiting for exports {want:?}");
-    }
-
-    async fn wait_health(&self, state: HealthState) -> String {
-        let got = timeout(WAIT, async {
-            loop {
-                let h = self.health.get();
-                if h.state == state {
-                    return h.message;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await;
-        got.unwrap_or_else(|_| panic!("timed out waiting for {state:?}: {:?}", self.health.get()))
-    }
-
-    /// No exports change arrives for a while.
-    async fn quiet(&mut self, for_: Duration) {
-        if let Ok(Some(change)) = timeout(for_, self.exports.recv()).await {
-            panic!("unexpected exports {:?}", change.exports);
-        }
-    }
-
-    async fn stop(self) {
-        self.cancel.cancel();
-        let ended = timeout(WAIT, self.task).await.expect("task ends on cancel");
-        ended.expect("task not panicked").expect("run returns Ok");
-    }
-}
+use tokio::sync::watch;
 
 fn content(value: &str, is_secret: bool) -> Value {
     Value::object([(
@@ -121,6 +34,7 @@ async fn exports_content_and_polls_changes() {
     let path = dir.path().join("token");
     std::fs::write(&path, "hello").expect("write");
     let mut run = start(
+        "local.file",
         dir.path(),
         args(
             &path,
@@ -146,6 +60,7 @@ async fn fsnotify_sees_writes_and_replacements_without_polling() {
     std::fs::write(&path, "one").expect("write");
     // poll_frequency of an hour: only the watcher can see the changes.
     let mut run = start(
+        "local.file",
         dir.path(),
         args(&path, vec![("poll_frequency", Value::string("1h"))]),
     );
@@ -166,6 +81,7 @@ async fn missing_file_is_unhealthy_keeps_exports_and_retries() {
     let path = dir.path().join("secret");
     std::fs::write(&path, "s3cr3t").expect("write");
     let mut run = start(
+        "local.file",
         dir.path(),
         args(
             &path,
@@ -191,7 +107,7 @@ async fn missing_file_is_unhealthy_keeps_exports_and_retries() {
 async fn missing_at_start_builds_unhealthy_then_recovers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("later");
-    let mut run = start(dir.path(), args(&path, vec![]));
+    let mut run = start("local.file", dir.path(), args(&path, vec![]));
     run.wait_health(HealthState::Unhealthy).await;
     std::fs::write(&path, "arrived").expect("write");
     run.wait_exports(&content("arrived", false)).await;
@@ -205,7 +121,7 @@ async fn new_arguments_apply_without_restart() {
     let b = dir.path().join("b");
     std::fs::write(&a, "from a").expect("write");
     std::fs::write(&b, "from b").expect("write");
-    let mut run = start(dir.path(), args(&a, vec![]));
+    let mut run = start("local.file", dir.path(), args(&a, vec![]));
     run.wait_exports(&content("from a", false)).await;
     run.args.send_replace(args(&b, vec![]));
     run.wait_exports(&content("from b", false)).await;
@@ -234,7 +150,7 @@ async fn stops_when_arguments_sender_is_gone() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("f");
     std::fs::write(&path, "x").expect("write");
-    let mut run = start(dir.path(), args(&path, vec![]));
+    let mut run = start("local.file", dir.path(), args(&path, vec![]));
     run.wait_exports(&content("x", false)).await;
     // The controller dropping its sender must not spin the task.
     let (dead, _) = watch::channel(Value::Null);

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: where the Alloy corpus lives.
 #![allow(dead_code)]
 
+pub mod component;
+
 use std::path::PathBuf;
 
 /// `../shared/alloy-corpus` beside the project, read in place (never copied).
