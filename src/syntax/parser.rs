@@ -606,33 +606,37 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_expression_list(&mut self, until: Token) -> Vec<Expr> {
-        let mut exprs = Vec::with_capacity(4);
-        while self.tok != until && self.tok != Token::Eof {
-            exprs.push(self.parse_expression());
-            if self.tok == until {
-                break;
-            }
-            if self.tok != Token::Comma {
-                self.error_at_current("missing ',' in expression list".into());
-            }
-            self.next();
-        }
-        exprs
+        self.parse_comma_list(
+            until,
+            "missing ',' in expression list",
+            Self::parse_expression,
+        )
     }
 
     fn parse_field_list(&mut self, until: Token) -> Vec<ObjectField> {
-        let mut fields = Vec::with_capacity(4);
+        self.parse_comma_list(until, "missing ',' in field list", Self::parse_field)
+    }
+
+    /// `item { "," item } [ "," ]` up to (not including) `until`; a missing
+    /// comma is reported with `missing` and parsing goes on.
+    fn parse_comma_list<T>(
+        &mut self,
+        until: Token,
+        missing: &'static str,
+        item: fn(&mut Self) -> T,
+    ) -> Vec<T> {
+        let mut items = Vec::with_capacity(4);
         while self.tok != until && self.tok != Token::Eof {
-            fields.push(self.parse_field());
+            items.push(item(self));
             if self.tok == until {
                 break;
             }
             if self.tok != Token::Comma {
-                self.error_at_current("missing ',' in field list".into());
+                self.error_at_current(missing.into());
             }
             self.next();
         }
-        fields
+        items
     }
 
     fn parse_field(&mut self) -> ObjectField {
