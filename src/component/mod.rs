@@ -45,6 +45,14 @@ impl ComponentError {
         ComponentError::Arguments(msg.to_string())
     }
 
+    /// An argument or setting smelter does not implement yet, refused
+    /// rather than silently ignored.
+    pub fn unsupported(component: &str, what: &str) -> Self {
+        ComponentError::Arguments(format!(
+            "{what} is not supported by smelter's {component} yet"
+        ))
+    }
+
     pub fn runtime(msg: impl std::fmt::Display) -> Self {
         ComponentError::Runtime(msg.to_string())
     }

@@ -360,7 +360,7 @@ pub static SERVICES: LazyLock<Vec<ServiceDef>> = LazyLock::new(|| {
         .attr("min_version", false)
         .attr("max_version", false)
         .block("windows_certificate_filter", false, windows_filter);
-    let http_auth = Schema::new()
+    let http_client = Schema::new()
         .block(
             "basic",
             false,
@@ -382,7 +382,7 @@ pub static SERVICES: LazyLock<Vec<ServiceDef>> = LazyLock::new(|| {
             name: "http",
             schema: Some(
                 Schema::new()
-                    .block("auth", false, http_auth)
+                    .block("auth", false, http_client)
                     .block("tls", false, http_tls),
             ),
         },

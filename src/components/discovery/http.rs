@@ -43,6 +43,7 @@ use crate::component::{
     Args, BuildContext, Component, ComponentError, Exports, Health, Registration, RunContext,
     RunFuture,
 };
+use crate::components::common::http_client::parse_http_url;
 use crate::controller::schema::{http_client_config, Schema};
 use crate::syntax::decode::Secret;
 use crate::syntax::Value;
@@ -71,8 +72,8 @@ fn schema() -> Schema {
         .squash(http_client_config())
 }
 
-use crate::components::common::http_auth::Auth;
-pub use crate::components::common::http_auth::{authorization_header, parse_auth};
+use crate::components::common::http_client::Auth;
+pub use crate::components::common::http_client::{authorization_header, parse_auth};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arguments {
@@ -85,9 +86,7 @@ pub struct Arguments {
 }
 
 fn unsupported(what: &str) -> ComponentError {
-    ComponentError::args(format!(
-        "{what} is not supported by smelter's discovery.http yet"
-    ))
+    ComponentError::unsupported("discovery.http", what)
 }
 
 impl Arguments {
@@ -146,22 +145,7 @@ impl Arguments {
 }
 
 fn parse_url(url: &str) -> Result<Uri, ComponentError> {
-    let uri: Uri = url
-        .parse()
-        .map_err(|e| ComponentError::args(format!("url {url:?} is not valid: {e}")))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => return Err(unsupported("https (TLS)")),
-        _ => {
-            return Err(ComponentError::args(format!(
-                "url {url:?} must be an http URL"
-            )))
-        }
-    }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(ComponentError::args(format!("url {url:?} has no host")));
-    }
-    Ok(uri)
+    parse_http_url(url, "discovery.http")
 }
 
 fn validate(v: &Value) -> Result<(), ComponentError> {

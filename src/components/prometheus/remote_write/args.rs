@@ -23,6 +23,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::Uri;
 
 use crate::component::{Args, ComponentError};
+use crate::components::common::http_client::parse_http_url;
 use crate::components::common::relabel::Rule;
 use crate::syntax::decode::Secret;
 use crate::syntax::Value;
@@ -209,9 +210,7 @@ impl EndpointConfig {
 }
 
 fn unsupported(what: &str) -> ComponentError {
-    ComponentError::args(format!(
-        "{what} is not supported by smelter's prometheus.remote_write yet"
-    ))
+    ComponentError::unsupported("prometheus.remote_write", what)
 }
 
 impl Arguments {
@@ -431,22 +430,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 fn parse_url(url: &str) -> Result<Uri, ComponentError> {
-    let uri: Uri = url
-        .parse()
-        .map_err(|e| ComponentError::args(format!("url {url:?} is not valid: {e}")))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => return Err(unsupported("https (TLS)")),
-        _ => {
-            return Err(ComponentError::args(format!(
-                "url {url:?} must be an http URL"
-            )))
-        }
-    }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(ComponentError::args(format!("url {url:?} has no host")));
-    }
-    Ok(uri)
+    parse_http_url(url, "prometheus.remote_write")
 }
 
 /// `max_wal_size`: a number of bytes, or a string with a unit

@@ -13,7 +13,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use smelter_storage::exposition::Format;
 
 use crate::component::{Args, ComponentError};
-use crate::components::common::http_auth::{parse_auth, Auth};
+use crate::components::common::http_client::{parse_auth, Auth};
 use crate::syntax::decode::Secret;
 use crate::syntax::Value;
 
@@ -141,9 +141,7 @@ pub struct Arguments {
 }
 
 fn unsupported(what: &str) -> ComponentError {
-    ComponentError::args(format!(
-        "{what} is not supported by smelter's prometheus.scrape yet"
-    ))
+    ComponentError::unsupported("prometheus.scrape", what)
 }
 
 impl Arguments {
@@ -239,9 +237,7 @@ impl Arguments {
             body_size_limit: args.or("body_size_limit", 0)?,
         };
         if args.block("oauth2")?.is_some() {
-            return Err(ComponentError::args(
-                "oauth2 is not supported by smelter's prometheus.scrape yet",
-            ));
+            return Err(unsupported("oauth2"));
         }
         let auth = parse_auth(&args)?;
         let mut http_headers = Vec::new();

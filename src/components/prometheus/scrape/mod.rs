@@ -16,7 +16,7 @@
 //! and implements [`Appender`] on the component's data-plane source handle;
 //! tests and benches also drive [`ScrapeEngine`] directly.
 //!
-//! One concern per file: `arguments` (typed arguments; authentication is shared, in `components::common::http_auth`), `target`
+//! One concern per file: `arguments` (typed arguments; authentication is shared, in `components::common::http_client`), `target`
 //! (label population, URL, offset), `fetch` (HTTP), `ingest` (page →
 //! samples), `staleness`, `report` (report series), `target_loop`
 //! (schedule, backpressure), `engine` (reconciling loops), `appender` (the

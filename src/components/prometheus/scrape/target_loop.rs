@@ -37,7 +37,7 @@ use super::report::{report_labels, stale_report, Report};
 use super::staleness::SeriesState;
 use super::stats::ScrapeStats;
 use super::target::Target;
-use crate::components::common::http_auth::{authorization_header, Auth};
+use crate::components::common::http_client::{authorization_header, Auth};
 
 /// Everything one loop needs to scrape its target.
 #[derive(Debug, Clone, PartialEq)]

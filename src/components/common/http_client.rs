@@ -1,7 +1,7 @@
-//! HTTP client authentication shared by the components that make requests
-//! (`discovery.http`, `prometheus.scrape`): `basic_auth`, `bearer_token`,
-//! `bearer_token_file` and `authorization`, as in Prometheus'
-//! `HTTPClientConfig`.
+//! HTTP client settings shared by the components that make requests
+//! (`discovery.http`, `prometheus.scrape`, `prometheus.remote_write`): the
+//! endpoint URL, and `basic_auth`, `bearer_token`, `bearer_token_file` and
+//! `authorization` as in Prometheus' `HTTPClientConfig`.
 //!
 //! In the data flow the settings are read once from a component's arguments
 //! (conflicts are refused with Prometheus' messages) and turned into an
@@ -10,6 +10,7 @@
 
 use base64::Engine as _;
 use hyper::header::HeaderValue;
+use hyper::Uri;
 
 use crate::component::{Args, ComponentError};
 use crate::syntax::decode::Secret;
@@ -150,4 +151,25 @@ pub async fn authorization_header(auth: &Auth) -> Result<Option<HeaderValue>, St
         .map_err(|_| "credentials are not a valid header value".to_string())?;
     value.set_sensitive(true);
     Ok(Some(value))
+}
+
+/// An endpoint URL: plain `http` with a host (TLS is not implemented yet, so
+/// `https` is refused naming `component`).
+pub fn parse_http_url(url: &str, component: &str) -> Result<Uri, ComponentError> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|e| ComponentError::args(format!("url {url:?} is not valid: {e}")))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => return Err(ComponentError::unsupported(component, "https (TLS)")),
+        _ => {
+            return Err(ComponentError::args(format!(
+                "url {url:?} must be an http URL"
+            )))
+        }
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(ComponentError::args(format!("url {url:?} has no host")));
+    }
+    Ok(uri)
 }
