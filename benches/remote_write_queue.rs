@@ -11,17 +11,14 @@
 //! receiver — a hyper server in this process that decodes each body with
 //! `storage::remote_write::decode` — has counted every sample.
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+#[path = "support/counting_receiver.rs"]
+mod counting_receiver;
+use counting_receiver::CountingReceiver;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use smelter::components::prometheus::remote_write::{EndpointConfig, Queue, QueueOptions};
 use smelter_storage::model::{Batch, Labels, Sample, Series};
 use smelter_storage::wal::Wal;
@@ -47,46 +44,6 @@ fn batch(b: usize) -> Batch {
             .collect(),
         metadata: vec![],
     }
-}
-
-async fn receiver(count: Arc<AtomicU64>) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let count = count.clone();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let count = count.clone();
-                    async move {
-                        let body = req.into_body().collect().await.map(|b| b.to_bytes());
-                        let status = match body
-                            .ok()
-                            .and_then(|b| smelter_storage::remote_write::decode(&b, 32 << 20).ok())
-                        {
-                            Some(batch) => {
-                                count.fetch_add(batch.sample_count() as u64, Ordering::Relaxed);
-                                StatusCode::NO_CONTENT
-                            }
-                            None => StatusCode::BAD_REQUEST,
-                        };
-                        Ok::<_, Infallible>(
-                            Response::builder()
-                                .status(status)
-                                .body(Full::new(Bytes::new()))
-                                .expect("response"),
-                        )
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .await;
-            });
-        }
-    });
-    addr
 }
 
 fn bench(c: &mut Criterion) {
@@ -142,8 +99,8 @@ fn bench(c: &mut Criterion) {
     rt.block_on(q.abort());
 
     // --- end to end: append, then drain into a decoding receiver ----------
-    let count = Arc::new(AtomicU64::new(0));
-    let addr = rt.block_on(receiver(count.clone()));
+    let receiver = rt.block_on(CountingReceiver::start());
+    let (count, addr) = (receiver.samples.clone(), receiver.addr);
     let dir = tempfile::tempdir().expect("tempdir");
     let wal = Wal::open(dir.path()).expect("wal");
     let mut cfg =

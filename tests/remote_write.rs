@@ -477,3 +477,56 @@ async fn ttl_and_size_cap_drop_and_count() {
     q.close().await.expect("close");
     drop(fake);
 }
+
+// ---------------------------------------------------------------------------
+// shard scaling with the backlog
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reshards_while_behind_without_loss_or_reordering() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pdir = dir.path().join("prom");
+    std::fs::create_dir_all(&pdir).expect("dir");
+    // Strict receiver: a sample sent twice or out of order across a
+    // resharding makes it refuse a whole request (counted as http_400).
+    let prom = Prometheus::start(&pdir, free_port(), false).await;
+    let wal = Wal::open(dir.path().join("wal")).expect("wal");
+    let mut cfg = endpoint("reshard", &prom.write_url(), 25);
+    cfg.queue.reshard_interval = Duration::from_millis(100);
+    cfg.queue.max_shards = 16;
+    let q = Queue::open(&wal, cfg, QueueOptions::default()).expect("queue");
+    assert_eq!(q.metrics().shards_now(), 4);
+
+    // A backlog far above 4 requests per shard, appended at once.
+    let (k, series, per) = (100, 40, 10);
+    let base = now_ms() - 1_800_000;
+    let mut acks = Vec::new();
+    for b in 0..k {
+        acks.push(
+            q.append(make_batch("rw_reshard", b, series, per, base))
+                .expect("append"),
+        );
+    }
+    for a in acks {
+        a.await.expect("ack");
+    }
+    let mut most = 4;
+    let total = (k * series * per) as u64;
+    wait_for("the backlog to drain", Duration::from_secs(120), || {
+        most = most.max(q.metrics().shards_now());
+        q.metrics().samples_total() >= total
+    })
+    .await;
+    println!("{total} samples drained; shards went up to {most}");
+    assert!(most > 4, "the shard count never grew (max {most})");
+    check_all_arrived(&prom, "rw_reshard", series, k * per, now_ms()).await;
+    assert_eq!(q.metrics().dropped_total("http_400"), 0);
+    // Caught up: back to the configured count.
+    wait_for(
+        "the shard count to come back",
+        Duration::from_secs(30),
+        || q.metrics().shards_now() == 4,
+    )
+    .await;
+    q.close().await.expect("close");
+}

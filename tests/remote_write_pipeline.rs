@@ -207,7 +207,7 @@ async fn sigkill_loses_no_acknowledged_sample() {
             // The last run: nothing more is written, the backlog drains.
             let want: usize = acknowledged.iter().filter(|a| **a).count();
             eprintln!("{want} acknowledged requests of {}", acknowledged.len());
-            wait_all_acknowledged(&prom, &acknowledged, SERIES, base).await;
+            wait_all_acknowledged(&prom, "rwp_crash", &acknowledged, SERIES, base).await;
             smelter.terminate();
             return;
         }
@@ -248,10 +248,16 @@ async fn sigkill_loses_no_acknowledged_sample() {
 
 /// Waits (bounded) until every sample of every acknowledged request is
 /// stored with its value; then checks it exactly.
-async fn wait_all_acknowledged(prom: &Prometheus, acknowledged: &[bool], series: usize, base: i64) {
+async fn wait_all_acknowledged(
+    prom: &Prometheus,
+    name: &str,
+    acknowledged: &[bool],
+    series: usize,
+    base: i64,
+) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let got = stored(prom, "rwp_crash").await;
+        let got = stored(prom, name).await;
         let mut missing = Vec::new();
         for (j, _) in acknowledged.iter().enumerate().filter(|(_, a)| **a) {
             for i in 0..series {
@@ -278,4 +284,64 @@ async fn wait_all_acknowledged(prom: &Prometheus, acknowledged: &[bool], series:
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reloads_of_the_queue_settings_lose_nothing_in_order() {
+    const SERIES: usize = 20;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("prom")).expect("dir");
+    // Strict: no out-of-order window, so a sample re-sent out of order by a
+    // queue swap would make the receiver refuse a whole request.
+    let prom = Prometheus::start(&dir.path().join("prom"), free_port(), false).await;
+    let receive_port = free_port();
+    let cfg = |max_per_send: usize| {
+        config(receive_port, &[prom.write_url()]).replace(
+            "max_samples_per_send = 500",
+            &format!("max_samples_per_send = {max_per_send}"),
+        )
+    };
+    write_config(dir.path(), &cfg(500));
+    let mut smelter = Smelter::start(dir.path());
+    smelter.wait_ready();
+    let client = client();
+    wait_receiving(&client, receive_port).await;
+
+    let base = now_ms() - 1_800_000;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (client, stop) = (client.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Acquire) {
+                let j = acknowledged.len();
+                let batch = make_batch("rwp_reload", j, SERIES, 1, base);
+                let status = push(&client, receive_port, &batch).await;
+                assert_eq!(status, Some(StatusCode::NO_CONTENT), "request {j}");
+                acknowledged.push(true);
+            }
+            acknowledged
+        })
+    };
+    for max_per_send in [300, 700, 45] {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        write_config(dir.path(), &cfg(max_per_send));
+        let answer = common::smelter::request(smelter.port, "POST", "/-/reload");
+        assert_eq!(answer.map(|(s, _)| s), Some(200), "reload");
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let acknowledged = writer.await.expect("writer");
+    eprintln!(
+        "{} requests acknowledged across 3 reloads",
+        acknowledged.len()
+    );
+    wait_all_acknowledged(&prom, "rwp_reload", &acknowledged, SERIES, base).await;
+    let (_, metrics) = common::smelter::get(smelter.port, "/metrics");
+    let dropped: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("prometheus_remote_storage_samples_dropped_total"))
+        .collect();
+    assert!(dropped.is_empty(), "samples dropped: {dropped:?}");
+    smelter.terminate();
 }

@@ -122,6 +122,9 @@ pub struct QueueConfig {
     /// Samples older than this when sent are dropped (reason `too_old`);
     /// zero disables the check.
     pub sample_age_limit: Duration,
+    /// How often the shard count is reconsidered (`scaling.rs`). Not an
+    /// Alloy argument: fixed at 5 s in configurations; tests shorten it.
+    pub reshard_interval: Duration,
 }
 
 impl Default for QueueConfig {
@@ -136,17 +139,18 @@ impl Default for QueueConfig {
             max_backoff: Duration::from_secs(5),
             retry_on_http_429: true,
             sample_age_limit: Duration::ZERO,
+            reshard_interval: Duration::from_secs(5),
         }
     }
 }
 
-/// Shards used when the configuration leaves the choice open: resharding at
-/// run time is not implemented, so the count is fixed at
-/// `clamp(DEFAULT_SHARDS, min_shards, max_shards)`.
+/// Shards used when the configuration leaves the choice open:
+/// `clamp(DEFAULT_SHARDS, min_shards, max_shards)`; more run while an
+/// endpoint is behind (`scaling.rs`).
 pub const DEFAULT_SHARDS: usize = 4;
 
 impl QueueConfig {
-    /// The (static) number of shards this configuration runs.
+    /// The number of shards this configuration runs while keeping up.
     pub fn shards(&self) -> usize {
         DEFAULT_SHARDS.clamp(self.min_shards, self.max_shards)
     }
@@ -393,6 +397,7 @@ fn endpoint(
             max_backoff: q.or("max_backoff", d.max_backoff)?,
             retry_on_http_429: q.or("retry_on_http_429", d.retry_on_http_429)?,
             sample_age_limit: q.or("sample_age_limit", d.sample_age_limit)?,
+            reshard_interval: d.reshard_interval,
         },
     };
     queue.validate()?;

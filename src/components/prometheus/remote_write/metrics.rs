@@ -189,6 +189,11 @@ impl EndpointMetrics {
         self.failed.get()
     }
 
+    /// Shards sending now.
+    pub fn shards_now(&self) -> i64 {
+        self.shards.get()
+    }
+
     /// Samples stored in the WAL backlog at the last update.
     pub fn backlog_samples(&self) -> i64 {
         self.backlog_samples.get()

@@ -18,15 +18,18 @@
 //! [`WalSink`], which acknowledges an epoch once every endpoint's WAL flush
 //! covers it.
 //!
-//! Not yet: exemplars and metadata are not sent (samples only); the shard
-//! count is static (`clamp(4, min_shards, max_shards)`, no resharding at run
-//! time); the `wal` keep-alive settings are decoded but truncation is
+//! Shards scale with the backlog (`scaling.rs`): twice as many while behind,
+//! up to `max_shards`, back to `clamp(4, min_shards, max_shards)` once caught
+//! up.
+//!
+//! Not yet: exemplars and metadata are not sent (samples only); the `wal` keep-alive settings are decoded but truncation is
 //! continuous below the lowest shard position instead; TLS, OAuth2, SigV4,
 //! proxies and remote write 2.0 are refused at decode time.
 //!
 //! Files: `component.rs` (registration, build, reload, removal), `sink.rs`
 //! (the data-plane sink and its acknowledgements), `args.rs` (decoding and
-//! validation), `progress.rs` (backlog replay log), `queue.rs` (append, group
+//! validation), `progress.rs` (backlog replay log), `scaling.rs` (shard
+//! count), `queue.rs` (append, group
 //! commit, the reader, truncation, the size cap), `shard.rs` (send loops,
 //! positions, label rewriting), `sender.rs` (HTTP, retries, drops),
 //! `metrics.rs` (Prometheus-named metrics).
@@ -36,6 +39,7 @@ mod component;
 pub mod metrics;
 mod progress;
 mod queue;
+mod scaling;
 mod sender;
 mod shard;
 mod sink;

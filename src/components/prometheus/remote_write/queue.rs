@@ -43,8 +43,9 @@ use tokio_util::sync::CancellationToken;
 use super::args::EndpointConfig;
 use super::metrics::{reason, EndpointMetrics};
 use super::progress::Progress;
+use super::scaling;
 use super::sender::{self, Sender};
-use super::shard::{now_ms, Part, Positions, Shard};
+use super::shard::{now_ms, Part, Positions};
 
 /// Errors of the queue.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -104,17 +105,19 @@ impl Future for Ack {
 const READ_CHUNK: usize = 16;
 /// Depth of each shard's channel, in parts (memory is bounded by the
 /// semaphore; this only bounds the count of tiny/empty parts).
-const SHARD_CHANNEL: usize = 256;
+pub(super) const SHARD_CHANNEL: usize = 256;
 /// How often the flusher runs without being woken (positions, truncation,
 /// gauges).
 const TICK: Duration = Duration::from_millis(200);
+/// How long a close waits for requests in flight before cutting them off.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
-struct Shared {
-    cfg: Arc<EndpointConfig>,
+pub(super) struct Shared {
+    pub(super) cfg: Arc<EndpointConfig>,
     wal: Wal,
-    q: wal::Queue,
+    pub(super) q: wal::Queue,
     opts: QueueOptions,
-    metrics: EndpointMetrics,
+    pub(super) metrics: EndpointMetrics,
     /// Acks of appends waiting for the next flush.
     parked: Mutex<Vec<oneshot::Sender<Result<(), QueueError>>>>,
     /// Wakes the flusher.
@@ -123,14 +126,35 @@ struct Shared {
     durable_next: AtomicU64,
     /// Wakes the reader after a flush.
     flushed: Notify,
-    positions: Arc<Positions>,
+    /// The running shards' positions; replaced when the shard count changes.
+    positions: Mutex<Arc<Positions>>,
+}
+
+impl Shared {
+    pub(super) fn positions(&self) -> Arc<Positions> {
+        self.positions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Installs the positions of a new set of shards.
+    pub(super) fn set_positions(&self, positions: Arc<Positions>) {
+        *self.positions.lock().unwrap_or_else(|e| e.into_inner()) = positions;
+    }
 }
 
 /// The durable, sharded queue of one endpoint.
 pub struct Queue {
     shared: Arc<Shared>,
+    /// Stops the reader and the shards between two requests (close).
+    stop: CancellationToken,
+    /// Stops everything at once (abort, drop); cancels `stop` too.
     cancel: CancellationToken,
+    /// The sending side: the scaling supervisor, which runs the reader and
+    /// the shards.
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    flusher: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Queue {
@@ -147,12 +171,11 @@ impl Queue {
     /// sending from the persisted positions.
     pub fn open(wal: &Wal, cfg: EndpointConfig, opts: QueueOptions) -> Result<Queue, QueueError> {
         let q = wal.queue(&cfg.name)?;
-        let shards = cfg.queue.shards();
+        let shards = scaling::resume_shards(&q, &cfg.queue)?;
         let initial = initial_positions(&q, shards)?;
         let metrics = EndpointMetrics::new(&cfg.name, &cfg.url);
         metrics.shards.set(shards as i64);
         let cfg = Arc::new(cfg);
-        let positions = Arc::new(Positions::new(&initial));
         let shared = Arc::new(Shared {
             durable_next: AtomicU64::new(q.next_seq()),
             cfg: cfg.clone(),
@@ -163,7 +186,7 @@ impl Queue {
             parked: Mutex::default(),
             flush_wanted: Notify::new(),
             flushed: Notify::new(),
-            positions: positions.clone(),
+            positions: Mutex::new(Arc::new(Positions::new(&initial))),
         });
         tracing::info!(
             remote_name = %cfg.name, url = %cfg.url, shards,
@@ -172,36 +195,22 @@ impl Queue {
             "remote write queue opened"
         );
         let cancel = CancellationToken::new();
+        let stop = cancel.child_token();
         let sender = Arc::new(Sender::new(sender::client(), cfg.clone(), metrics.clone()));
-        let mut tasks = Vec::new();
-        let mut txs = Vec::new();
-        let capacity = cfg.queue.capacity.min(Semaphore::MAX_PERMITS) as u32;
-        for index in 0..shards {
-            let (tx, rx) = mpsc::channel(SHARD_CHANNEL);
-            txs.push((tx, Arc::new(Semaphore::new(capacity as usize))));
-            let shard = Shard {
-                index,
-                cfg: cfg.clone(),
-                rx,
-                sender: sender.clone(),
-                positions: positions.clone(),
-                metrics: metrics.clone(),
-                cancel: cancel.clone(),
-            };
-            tasks.push(tokio::spawn(shard.run()));
-        }
-        tasks.push(tokio::spawn(read_loop(
+        let tasks = vec![tokio::spawn(scaling::supervise(
             shared.clone(),
-            txs,
-            capacity,
-            initial,
+            sender,
+            shards,
+            stop.clone(),
             cancel.clone(),
-        )));
-        tasks.push(tokio::spawn(flush_loop(shared.clone(), cancel.clone())));
+        ))];
+        let flusher = tokio::spawn(flush_loop(shared.clone(), cancel.clone()));
         Ok(Queue {
             shared,
+            stop,
             cancel,
             tasks: Mutex::new(tasks),
+            flusher: Mutex::new(Some(flusher)),
         })
     }
 
@@ -216,7 +225,7 @@ impl Queue {
     /// it to retry when the queue was closed under it (a reload).
     /// Samples older than `ttl` are removed from `batch`.
     pub fn append_in_place(&self, batch: &mut Batch) -> Result<Ack, QueueError> {
-        if self.cancel.is_cancelled() {
+        if self.stop.is_cancelled() {
             return Err(QueueError::Closed);
         }
         let m = &self.shared.metrics;
@@ -282,7 +291,7 @@ impl Queue {
 
     /// Every shard's current (in-memory) position.
     pub fn positions(&self) -> Vec<u64> {
-        self.shared.positions.snapshot()
+        self.shared.positions().snapshot()
     }
 
     /// Stops sending, persists the shards' positions with a last flush, and
@@ -291,8 +300,26 @@ impl Queue {
     /// flush are resolved by this last one. Later appends fail with
     /// [`QueueError::Closed`].
     pub async fn close(&self) -> Result<(), QueueError> {
+        self.stop.cancel();
+        let mut senders = self.take_senders();
+        let grace = self.shared.cfg.remote_timeout.min(CLOSE_GRACE);
+        let mut finished = 0;
+        let graceful = tokio::time::timeout(grace, async {
+            for t in senders.iter_mut() {
+                let _ = t.await;
+                finished += 1;
+            }
+        })
+        .await;
+        if graceful.is_err() {
+            tracing::warn!(remote_name = %self.shared.cfg.name, "requests still in flight after {grace:?}: cut off (they are sent again later)");
+        }
         self.cancel.cancel();
-        for t in self.take_tasks() {
+        for t in senders
+            .into_iter()
+            .skip(finished)
+            .chain(self.take_flusher())
+        {
             let _ = t.await;
         }
         let shared = self.shared.clone();
@@ -310,14 +337,21 @@ impl Queue {
     /// tasks are gone.
     pub async fn abort(&self) {
         self.cancel.cancel();
-        for t in self.take_tasks() {
+        for t in self.take_senders().into_iter().chain(self.take_flusher()) {
             t.abort();
             let _ = t.await;
         }
     }
 
-    fn take_tasks(&self) -> Vec<JoinHandle<()>> {
+    fn take_senders(&self) -> Vec<JoinHandle<()>> {
         std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn take_flusher(&self) -> Option<JoinHandle<()>> {
+        self.flusher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 }
 
@@ -343,7 +377,7 @@ impl Drop for Queue {
 
 /// Positions to resume from: the persisted ones, or — when the shard count
 /// changed — the lowest persisted one for every shard.
-fn initial_positions(q: &wal::Queue, shards: usize) -> Result<Vec<u64>, QueueError> {
+pub(super) fn initial_positions(q: &wal::Queue, shards: usize) -> Result<Vec<u64>, QueueError> {
     let stored = q.positions()?;
     let same_layout = stored.is_empty()
         || (stored.len() == shards && stored.iter().all(|(s, _)| (*s as usize) < shards));
@@ -373,8 +407,8 @@ fn initial_positions(q: &wal::Queue, shards: usize) -> Result<Vec<u64>, QueueErr
 /// Writes moved positions, flushes once, truncates below the (now durable)
 /// lowest position, enforces the size cap and refreshes the gauges. Runs on
 /// the blocking pool.
-fn commit(shared: &Shared) -> Result<(), QueueError> {
-    let positions = shared.positions.snapshot();
+pub(super) fn commit(shared: &Shared) -> Result<(), QueueError> {
+    let positions = shared.positions().snapshot();
     for (s, p) in positions.iter().enumerate() {
         shared.q.set_position(s as u32, *p)?;
     }
@@ -410,7 +444,7 @@ fn maintain(shared: &Shared, positions: &[u64], disk: bool) -> Result<(), QueueE
 }
 
 async fn flush_loop(shared: Arc<Shared>, cancel: CancellationToken) {
-    let mut last_positions = shared.positions.snapshot();
+    let mut last_positions = shared.positions().snapshot();
     let mut rounds = 0u64;
     let mut progress = Progress::new();
     loop {
@@ -418,12 +452,12 @@ async fn flush_loop(shared: Arc<Shared>, cancel: CancellationToken) {
             biased;
             _ = cancel.cancelled() => return,
             _ = shared.flush_wanted.notified() => {}
-            _ = shared.positions.moved.notified() => {}
+            _ = moved(&shared) => {}
             _ = tokio::time::sleep(TICK) => {}
         }
         rounds += 1;
         let acks = shared.take_parked();
-        let positions = shared.positions.snapshot();
+        let positions = shared.positions().snapshot();
         let work = !acks.is_empty() || positions != last_positions;
         let s = shared.clone();
         let p = positions.clone();
@@ -471,20 +505,36 @@ async fn flush_loop(shared: Arc<Shared>, cancel: CancellationToken) {
     }
 }
 
-async fn read_loop(
+/// A shard moved its position (of the shards running now).
+async fn moved(shared: &Shared) {
+    let positions = shared.positions();
+    positions.moved.notified().await
+}
+
+/// The reader (see the module docs). `between_entries` stops it at an
+/// entry boundary, so that every shard got its part of every entry read
+/// (resharding needs one common position); `cancel` stops it anywhere
+/// (a close: positions stay per shard, which a restart with the same count
+/// resumes exactly).
+pub(super) async fn read_loop(
     shared: Arc<Shared>,
     shards: Vec<(mpsc::Sender<Part>, Arc<Semaphore>)>,
     capacity: u32,
     initial: Vec<u64>,
+    between_entries: CancellationToken,
     cancel: CancellationToken,
 ) {
     let n = shards.len() as u64;
+    let positions = shared.positions();
     let mut next = initial.iter().min().copied().unwrap_or(0);
     loop {
+        if between_entries.is_cancelled() {
+            return;
+        }
         let durable = shared.durable_next.load(Ordering::Acquire);
         if next >= durable {
             tokio::select! {
-                _ = cancel.cancelled() => return,
+                _ = between_entries.cancelled() => return,
                 _ = shared.flushed.notified() => {}
                 _ = tokio::time::sleep(TICK) => {}
             }
@@ -522,7 +572,7 @@ async fn read_loop(
                     break;
                 }
             };
-            if entry.seq >= durable {
+            if entry.seq >= durable || between_entries.is_cancelled() {
                 break;
             }
             let seq = entry.seq;
@@ -532,7 +582,7 @@ async fn read_loop(
                 parts[i].push(series);
             }
             for (i, (series, (tx, sem))) in parts.into_iter().zip(&shards).enumerate() {
-                if seq < shared.positions.get(i) {
+                if seq < positions.get(i) {
                     // This shard delivered the entry before a restart.
                     continue;
                 }

@@ -95,11 +95,13 @@ impl Sender {
     }
 
     /// POSTs `body` (holding `samples` samples) until it is delivered,
-    /// refused for good, or `cancel` fires.
+    /// refused for good, `stop` fires while waiting to retry, or `cancel`
+    /// fires.
     pub(super) async fn send(
         &self,
         body: Bytes,
         samples: u64,
+        stop: &CancellationToken,
         cancel: &CancellationToken,
     ) -> Outcome {
         let q = &self.cfg.queue;
@@ -133,7 +135,7 @@ impl Sender {
                         retry_in = ?wait, "remote write failed, retrying: {why}"
                     );
                     tokio::select! {
-                        _ = cancel.cancelled() => return Outcome::Cancelled,
+                        _ = stop.cancelled() => return Outcome::Cancelled,
                         _ = tokio::time::sleep(wait) => {}
                     }
                     backoff = (backoff * 2).min(q.max_backoff).max(q.min_backoff);

@@ -142,11 +142,18 @@ pub(super) struct Shard {
     pub sender: Arc<Sender>,
     pub positions: Arc<Positions>,
     pub metrics: EndpointMetrics,
+    /// Stop at the next request boundary (a graceful close).
+    pub stop: CancellationToken,
+    /// Stop at once, even with a request in flight (abort).
     pub cancel: CancellationToken,
 }
 
 impl Shard {
-    /// Runs until the reader closes the channel or `cancel` fires.
+    /// Runs until the reader closes the channel, `stop` fires between two
+    /// requests, or `cancel` fires. A request in flight is finished on
+    /// `stop`: cut off, it may or may not have been delivered, and sending
+    /// it again could make a strict receiver refuse the whole next request
+    /// as out of order.
     pub async fn run(mut self) {
         let max = self.cfg.queue.max_samples_per_send;
         let deadline_after = self.cfg.queue.batch_send_deadline;
@@ -173,7 +180,7 @@ impl Shard {
                 } else {
                     let outcome = self
                         .sender
-                        .send(Bytes::copy_from_slice(&body), n, &self.cancel)
+                        .send(Bytes::copy_from_slice(&body), n, &self.stop, &self.cancel)
                         .await;
                     match outcome {
                         Outcome::Cancelled => return,
@@ -199,7 +206,7 @@ impl Shard {
             }
             let part = tokio::select! {
                 biased;
-                _ = self.cancel.cancelled() => return,
+                _ = self.stop.cancelled() => return,
                 p = self.rx.recv() => p,
                 _ = sleep_until_opt(deadline) => continue,
             };
