@@ -19,7 +19,7 @@
 //! A plain `harness = false` binary: one run takes minutes. Environment:
 //! `RW_REPLAY_BACKLOG` (default 10 000 000 samples), `RW_REPLAY_RATE`
 //! (100 000 samples/s), `RW_REPLAY_STEADY_SECS` (20), `RW_REPLAY_AFTER_SECS`
-//! (10). Results and the command: `benches/REMOTE_WRITE.md`.
+//! (10), `RW_REPLAY_MAX_SHARDS` (50, Alloy's default). Results and the command: `benches/REMOTE_WRITE.md`.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -243,6 +243,7 @@ fn main() {
     let rate = env_or("RW_REPLAY_RATE", 100_000);
     let steady_secs = env_or("RW_REPLAY_STEADY_SECS", if smoke { 1 } else { 20 });
     let after_secs = env_or("RW_REPLAY_AFTER_SECS", if smoke { 1 } else { 10 });
+    let max_shards = env_or("RW_REPLAY_MAX_SHARDS", 50);
     if std::env::args().any(|a| a == "--list") {
         return;
     }
@@ -271,6 +272,9 @@ prometheus.remote_write "out" {{
 	endpoint {{
 		name = "bench"
 		url  = "http://{}/api/v1/write"
+		queue_config {{
+			max_shards = {max_shards}
+		}}
 	}}
 }}
 "#,
@@ -333,13 +337,20 @@ prometheus.remote_write "out" {{
         let _ = smelter.kill();
         let _ = smelter.wait();
 
-        // 4. replay while the steady load goes on.
-        receiver.resume().await;
-        let to_deliver = pusher.acked.load(Ordering::Acquire);
-        let replay_started = Instant::now();
+        // 4. restart with the receiver still down: what opening the WAL with
+        // the backlog costs on its own ...
         smelter = start_smelter(dir.path(), free_port());
         let rss = RssSampler::start(smelter.id());
         wait_accepting(&pusher).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        println!(
+            "restarted on the backlog, receiver still down: RSS {:.1} MiB",
+            rss_kib(smelter.id()).unwrap_or(0) as f64 / 1024.0
+        );
+        // ... then replay while the steady load goes on.
+        receiver.resume().await;
+        let to_deliver = pusher.acked.load(Ordering::Acquire);
+        let replay_started = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
         let steady = tokio::spawn(pusher.clone().steady(rate, stop.clone()));
         wait_count(&receiver, to_deliver, Duration::from_secs(1200)).await;

@@ -5,13 +5,19 @@
 //! the reader and the shards of one [`super::Queue`] (`queue.rs`,
 //! `shard.rs`) and replaces them when the shard count should change.
 //!
-//! Every `reshard_interval` (5 s; Prometheus: 10 s) it compares the backlog with what the shards hold in
-//! flight: behind (more than [`BEHIND_REQUESTS`] full requests per shard
-//! waiting) while the endpoint accepts samples → twice the shards, up to
-//! `max_shards`; caught up for [`IDLE_CHECKS`] checks in a row → half, down
-//! to the configured count. Alloy and Prometheus size shards from measured
-//! send latency and ingest rate; a backlog rule is simpler to explain and
-//! does what matters here: drain an outage's backlog faster.
+//! Every `reshard_interval` (5 s; Prometheus: 10 s) it looks at the
+//! backlog and at what was delivered since the last check. Behind (more
+//! than [`BEHIND_REQUESTS`] full requests per shard stored) while the
+//! endpoint accepts samples → twice the shards, up to `max_shards`; a
+//! scale-up that does not deliver [`GAIN`]× more by the next check is
+//! undone and not tried again for a minute (more shards only add contention
+//! when the machine or the receiver is the bottleneck). Caught up for
+//! [`IDLE_CHECKS`] checks in a row → half, down to the configured count.
+//! Alloy and Prometheus size shards from measured send latency and ingest
+//! rate; this rule is simpler to explain and does what matters here: drain
+//! a backlog faster where more connections help. The samples in flight
+//! (`capacity` per shard at the configured count) are spread over the
+//! shards, so memory does not grow with the count.
 //!
 //! Changing the count changes which shard a series belongs to, so it is
 //! done at a point where every shard has the same position: the reader
@@ -49,23 +55,53 @@ pub(super) fn resume_shards(q: &wal::Queue, cfg: &QueueConfig) -> Result<usize, 
     })
 }
 
-/// What the backlog says about the shard count.
+/// What the backlog and the delivery rate say about the shard count.
 #[derive(Debug, Default)]
 pub(super) struct Scaler {
     idle_checks: u32,
     last_sent: u64,
+    /// A scale-up being tried: the count before and what it delivered per
+    /// check.
+    trial: Option<(usize, u64)>,
+    /// No scale-up above this count for this many more checks: the last
+    /// try did not deliver faster (on a busy machine or towards a receiver
+    /// that is the bottleneck, more shards only add contention).
+    ceiling: Option<(usize, u32)>,
 }
+
+/// A scale-up must deliver this much more per check to be kept.
+const GAIN: f64 = 1.1;
+/// Checks a failed scale-up is not tried again (1 minute at 5 s).
+const CEILING_CHECKS: u32 = 12;
 
 impl Scaler {
     /// The shard count wanted after a check with `backlog` samples stored
     /// and `sent` delivered in total so far.
     pub fn want(&mut self, cfg: &QueueConfig, shards: usize, backlog: u64, sent: u64) -> usize {
-        let accepting = sent > self.last_sent;
+        let delivered = sent.saturating_sub(self.last_sent);
         self.last_sent = sent;
+        if let Some((from, before)) = self.trial.take() {
+            if (delivered as f64) < before as f64 * GAIN {
+                self.ceiling = Some((from, CEILING_CHECKS));
+                return from;
+            }
+        }
+        let cap = match &mut self.ceiling {
+            Some((_, 0)) | None => {
+                self.ceiling = None;
+                cfg.max_shards
+            }
+            Some((c, left)) => {
+                *left -= 1;
+                (*c).min(cfg.max_shards)
+            }
+        };
         let per_request = cfg.max_samples_per_send as u64;
-        if accepting && backlog > shards as u64 * per_request * BEHIND_REQUESTS {
+        if delivered > 0 && shards < cap && backlog > shards as u64 * per_request * BEHIND_REQUESTS
+        {
             self.idle_checks = 0;
-            return (shards * 2).min(cfg.max_shards);
+            self.trial = Some((shards, delivered));
+            return (shards * 2).min(cap);
         }
         let base = cfg.shards();
         if shards > base && backlog < shards as u64 * per_request {
@@ -79,6 +115,16 @@ impl Scaler {
         }
         shards
     }
+}
+
+/// Samples in flight per shard when `shards` run: the configured
+/// `capacity` per shard at the configured count, the same total spread
+/// over more shards (never below one request), so that memory does not
+/// grow with the shard count.
+fn shard_capacity(cfg: &QueueConfig, shards: usize) -> u32 {
+    let total = cfg.capacity * cfg.shards();
+    let per_shard = (total / shards.max(1)).max(cfg.max_samples_per_send);
+    per_shard.min(Semaphore::MAX_PERMITS) as u32
 }
 
 /// The reader and shards of one shard count.
@@ -98,7 +144,7 @@ fn start(
     let positions = Arc::new(Positions::new(&initial));
     shared.set_positions(positions.clone());
     let cfg = &shared.cfg;
-    let capacity = cfg.queue.capacity.min(Semaphore::MAX_PERMITS) as u32;
+    let capacity = shard_capacity(&cfg.queue, initial.len());
     let mut txs = Vec::new();
     let mut shards = Vec::new();
     for index in 0..initial.len() {
@@ -208,17 +254,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn doubles_while_behind_and_halves_once_caught_up() {
+    fn doubles_while_behind_and_faster_then_halves_once_caught_up() {
         let cfg = QueueConfig::default();
         let base = cfg.shards();
         let per = cfg.max_samples_per_send as u64;
         let mut s = Scaler::default();
         // Behind but the endpoint accepts nothing: stay.
         assert_eq!(s.want(&cfg, base, 1_000_000, 0), base);
-        // Behind and delivering: double, up to max_shards.
-        assert_eq!(s.want(&cfg, base, 1_000_000, 10), base * 2);
-        assert_eq!(s.want(&cfg, cfg.max_shards, 1_000_000, 20), cfg.max_shards);
+        // Behind and delivering: double ...
+        assert_eq!(s.want(&cfg, base, 1_000_000, 1000), base * 2);
+        // ... kept when it delivers more, and tried again.
+        assert_eq!(s.want(&cfg, base * 2, 1_000_000, 3000), base * 4);
+        // No gain: back, and no new try for CEILING_CHECKS checks.
+        assert_eq!(s.want(&cfg, base * 4, 1_000_000, 5000), base * 2);
+        let mut sent = 5000;
+        for _ in 0..CEILING_CHECKS {
+            sent += 2000;
+            assert_eq!(s.want(&cfg, base * 2, 1_000_000, sent), base * 2);
+        }
+        assert_eq!(s.want(&cfg, base * 2, 1_000_000, sent + 2000), base * 4);
         // Caught up: halve after IDLE_CHECKS checks, never below the base.
+        let mut s = Scaler::default();
         let n = base * 4;
         assert_eq!(s.want(&cfg, n, per, 30), n);
         assert_eq!(s.want(&cfg, n, per, 40), n);
@@ -226,5 +282,21 @@ mod tests {
         for _ in 0..IDLE_CHECKS {
             assert_eq!(s.want(&cfg, base, 0, 60), base);
         }
+    }
+
+    #[test]
+    fn memory_in_flight_does_not_grow_with_shards() {
+        let cfg = QueueConfig::default();
+        let base = cfg.shards();
+        assert_eq!(shard_capacity(&cfg, base) as usize, cfg.capacity);
+        assert_eq!(
+            shard_capacity(&cfg, base * 2) as usize * base * 2,
+            cfg.capacity * base
+        );
+        // Never below one full request.
+        assert_eq!(
+            shard_capacity(&cfg, cfg.max_shards) as usize,
+            cfg.max_samples_per_send
+        );
     }
 }
