@@ -46,7 +46,7 @@ pub enum Reload {
 }
 
 /// One top-level block of a cached file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct CachedBlock {
     /// Byte span of the block, from its name to one past its `}`.
     start: Pos,
@@ -302,15 +302,10 @@ mod tests {
     }
 
     /// The cache a full load of `sources` gives, as comparable spans.
-    fn spans(cache: &LoadCache) -> Vec<(String, Vec<(Pos, Pos, String, Vec<String>)>)> {
-        cache
-            .files
-            .iter()
-            .map(|f| {
-                let blocks = f.blocks.iter();
-                let blocks = blocks.map(|b| (b.start, b.end, b.id.clone(), b.deps.clone()));
-                (f.file.name().to_string(), blocks.collect())
-            })
+    fn spans(cache: &LoadCache) -> Vec<(String, Vec<CachedBlock>)> {
+        let files = cache.files.iter();
+        files
+            .map(|f| (f.file.name().to_string(), f.blocks.clone()))
             .collect()
     }
 
