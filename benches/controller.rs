@@ -20,7 +20,9 @@
 //!   `reload()` alone, and `reload()` start → the changed block's dependant has
 //!   its new arguments.
 //!
-//! Environment: `CTL_BENCH_SIZES` (default `10000,100000`), `CTL_BENCH_REPS`
+//! Environment: `CTL_BENCH_SIZES` (default `10000,100000`), `CTL_BENCH_LAYOUTS`
+//! (`file`: one file, `dir`: a directory of one file per chain; default
+//! `file,dir`), `CTL_BENCH_REPS`
 //! (loads per size, default 3), `CTL_BENCH_RELOADS` (default 10).
 
 use std::collections::HashMap;
@@ -28,6 +30,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use smelter::controller::incremental::{LoadCache, Reload};
 use smelter::controller::loader::{plan, read_sources};
 use smelter::controller::runtime::{Runtime, RuntimeConfig};
 use smelter::controller::{check, Options, Stability};
@@ -66,6 +69,31 @@ impl Shape {
     fn config(self, changed: &HashMap<usize, String>) -> String {
         let mut s = String::with_capacity(self.total() * 130);
         for c in 0..self.chains {
+            s.push_str(&self.chain(c, changed));
+        }
+        s.push_str(&self.fan());
+        s
+    }
+
+    /// The file name of chain `c` in the directory layout.
+    fn chain_file(c: usize) -> String {
+        format!("chain{c:05}.alloy")
+    }
+
+    /// The directory layout: one file per chain, one for the root and fan
+    /// (as an operator splits a big configuration), as (name, text).
+    fn files(self, changed: &HashMap<usize, String>) -> Vec<(String, String)> {
+        let mut files: Vec<(String, String)> = (0..self.chains)
+            .map(|c| (Self::chain_file(c), self.chain(c, changed)))
+            .collect();
+        files.push(("fan.alloy".into(), self.fan()));
+        files
+    }
+
+    /// The blocks of chain `c`.
+    fn chain(self, c: usize, changed: &HashMap<usize, String>) -> String {
+        let mut s = String::with_capacity(CHAIN_LEN * 130);
+        {
             for i in 0..CHAIN_LEN {
                 let targets = if i == 0 {
                     format!("[{{\"__address__\" = \"host-{c}:9100\", chain = \"{c}\"}}]")
@@ -82,6 +110,12 @@ impl Shape {
                 );
             }
         }
+        s
+    }
+
+    /// The root and its fan readers.
+    fn fan(self) -> String {
+        let mut s = String::with_capacity((FAN + 1) * 130);
         let _ = write!(
             s,
             "discovery.relabel \"root\" {{\n\ttargets = [{{\"__address__\" = \"root:9100\"}}]\n}}\n\n"
@@ -133,17 +167,51 @@ fn report(what: &str, samples: &mut [Sample]) {
     );
 }
 
+/// How the configuration is laid out on disk.
+#[derive(Clone, Copy, PartialEq)]
+enum Layout {
+    /// One file.
+    File,
+    /// A directory of one file per chain plus one for the fan.
+    Dir,
+}
+
 struct Bench {
     dir: tempfile::TempDir,
+    layout: Layout,
 }
 
 impl Bench {
     fn config_path(&self) -> PathBuf {
-        self.dir.path().join("config.alloy")
+        match self.layout {
+            Layout::File => self.dir.path().join("config.alloy"),
+            Layout::Dir => self.dir.path().join("config.d"),
+        }
     }
 
-    fn write(&self, text: &str) {
-        std::fs::write(self.config_path(), text).expect("write config");
+    /// Write the configuration with `changed`; in the directory layout only
+    /// the files of `only` (all when `None`).
+    fn write(&self, shape: Shape, changed: &HashMap<usize, String>, only: Option<usize>) {
+        match self.layout {
+            Layout::File => {
+                std::fs::write(self.config_path(), shape.config(changed)).expect("write config")
+            }
+            Layout::Dir => {
+                let dir = self.config_path();
+                std::fs::create_dir_all(&dir).expect("config dir");
+                match only {
+                    Some(c) => {
+                        std::fs::write(dir.join(Shape::chain_file(c)), shape.chain(c, changed))
+                            .expect("write config")
+                    }
+                    None => {
+                        for (name, text) in shape.files(changed) {
+                            std::fs::write(dir.join(name), text).expect("write config");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     fn start(&self) -> Runtime {
@@ -235,11 +303,148 @@ fn plan_breakdown(path: &Path, reps: usize) {
     report("  plan (check + planning)", &mut planned);
 }
 
+/// The loader's side of a one-block reload on its own: read the files and
+/// plan them against the cache of the previous load (a patch).
+fn patch_breakdown(bench: &Bench, shape: Shape, reps: usize) {
+    let paths = [bench.config_path()];
+    let opts = Options::default();
+    let mut cache = LoadCache::default();
+    let full = cache.plan(read_sources(&paths).expect("read"), &opts);
+    assert!(matches!(full, Ok(Reload::Full(_))));
+    let (mut read, mut planned) = (Vec::new(), Vec::new());
+    let mut changes = HashMap::new();
+    for i in 0..reps.max(3) {
+        let chain = (i * 7919) % shape.chains;
+        changes.insert(chain, format!("p{i}-changed"));
+        bench.write(shape, &changes, Some(chain));
+        let (t0, c0) = (Instant::now(), cpu_time());
+        let sources = read_sources(&paths).expect("read");
+        read.push(Sample {
+            wall: t0.elapsed(),
+            cpu: cpu_time() - c0,
+        });
+        let (t0, c0) = (Instant::now(), cpu_time());
+        let reload = cache.plan(sources, &opts).expect("plan");
+        planned.push(Sample {
+            wall: t0.elapsed(),
+            cpu: cpu_time() - c0,
+        });
+        assert!(
+            matches!(&reload, Reload::Patch(nodes) if nodes.len() == 1),
+            "a one-block patch"
+        );
+    }
+    report("  1-block reload: read", &mut read);
+    report("  1-block reload: plan (patch)", &mut planned);
+    // Back to the unchanged configuration.
+    for chain in changes.keys() {
+        bench.write(shape, &HashMap::new(), Some(*chain));
+    }
+}
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Loads and one-block reloads of `size` components laid out as `layout`.
+async fn run(size: usize, layout: Layout, reps: usize, reloads: usize) {
+    let shape = Shape::for_total(size);
+    let total = shape.total();
+    let bench = Bench {
+        dir: tempfile::tempdir().expect("tempdir"),
+        layout,
+    };
+    bench.write(shape, &HashMap::new(), None);
+    let (name, files) = match layout {
+        Layout::File => ("one file", 1),
+        Layout::Dir => ("a directory", shape.chains + 1),
+    };
+    println!(
+        "== {total} components ({} chains × {CHAIN_LEN} + root + {FAN} fan), {} KB of config in {name} ({files} files)",
+        shape.chains,
+        shape.config(&HashMap::new()).len() / 1024
+    );
+    plan_breakdown(&bench.config_path(), reps);
+    patch_breakdown(&bench, shape, reps);
+
+    let mut loads = Vec::new();
+    let mut reload_calls = Vec::new();
+    let mut last = None;
+    for r in 0..reps {
+        let (rt, sample, reload) = load(&bench, shape).await;
+        loads.push(sample);
+        reload_calls.push(Sample {
+            wall: reload,
+            cpu: Duration::ZERO,
+        });
+        if r + 1 == reps {
+            last = Some(rt);
+        } else {
+            let stop = shutdown(rt).await;
+            println!(
+                "  (shutdown of {total} components: {:.0} ms)",
+                stop.as_secs_f64() * 1e3
+            );
+        }
+    }
+    report(
+        &format!("load {total}: reload() returns"),
+        &mut reload_calls,
+    );
+    report(&format!("load {total}: every component built"), &mut loads);
+
+    // One-block reloads in the settled graph.
+    let rt = last.expect("a runtime");
+    let shared = rt.shared();
+    let mut calls = Vec::new();
+    let mut propagated = Vec::new();
+    // Earlier changes stay, so each reload changes exactly one block.
+    let mut changes = HashMap::new();
+    for i in 0..reloads {
+        // 7919 is prime: distinct chains for i < chains.
+        let chain = (i * 7919) % shape.chains;
+        // Longer than the hop number it replaces: the blocks after it move.
+        let changed = format!("x{i}-changed");
+        changes.insert(chain, changed.clone());
+        bench.write(shape, &changes, Some(chain));
+        // Let the previous change settle completely.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let before = shared.total_updates();
+        let (t0, c0) = (Instant::now(), cpu_time());
+        rt.reload().await.expect("reload");
+        calls.push(Sample {
+            wall: t0.elapsed(),
+            cpu: cpu_time() - c0,
+        });
+        // The changed hop and its successor are updated.
+        wait_updates(&rt, before + 2, "the dependant to update").await;
+        propagated.push(Sample {
+            wall: t0.elapsed(),
+            cpu: cpu_time() - c0,
+        });
+        let id = format!("discovery.relabel.c{chain}_{}", CHANGED_HOP + 1);
+        let next = shared.component(&id).expect("dependant");
+        assert!(
+            next.arguments
+                .to_string()
+                .contains(&format!("\"{changed}\"")),
+            "{id} has its new arguments ({} updates; total {} → {}): {}",
+            next.updates,
+            before,
+            shared.total_updates(),
+            next.arguments
+        );
+    }
+    report("reload 1 block: reload() returns", &mut calls);
+    report("reload 1 block: dependant updated", &mut propagated);
+    let stop = shutdown(rt).await;
+    println!(
+        "  (shutdown of {total} components: {:.0} ms)",
+        stop.as_secs_f64() * 1e3
+    );
 }
 
 fn main() {
@@ -255,6 +460,15 @@ fn main() {
     } else {
         vec![2_000]
     };
+    let layouts: Vec<Layout> = std::env::var("CTL_BENCH_LAYOUTS")
+        .unwrap_or_else(|_| "file,dir".into())
+        .split(',')
+        .filter_map(|l| match l.trim() {
+            "file" => Some(Layout::File),
+            "dir" => Some(Layout::Dir),
+            _ => None,
+        })
+        .collect();
     let reps = if benching {
         env_usize("CTL_BENCH_REPS", 3)
     } else {
@@ -274,83 +488,9 @@ fn main() {
     println!("load average before: {}", loadavg());
     tokio.block_on(async {
         for &size in &sizes {
-            let shape = Shape::for_total(size);
-            let total = shape.total();
-            let bench = Bench {
-                dir: tempfile::tempdir().expect("tempdir"),
-            };
-            let text = shape.config(&HashMap::new());
-            bench.write(&text);
-            println!(
-                "== {total} components ({} chains × {CHAIN_LEN} + root + {FAN} fan), {} KB of config",
-                shape.chains,
-                text.len() / 1024
-            );
-            plan_breakdown(&bench.config_path(), reps);
-
-            let mut loads = Vec::new();
-            let mut reload_calls = Vec::new();
-            let mut last = None;
-            for r in 0..reps {
-                let (rt, sample, reload) = load(&bench, shape).await;
-                loads.push(sample);
-                reload_calls.push(Sample {
-                    wall: reload,
-                    cpu: Duration::ZERO,
-                });
-                if r + 1 == reps {
-                    last = Some(rt);
-                } else {
-                    let stop = shutdown(rt).await;
-                    println!("  (shutdown of {total} components: {:.0} ms)", stop.as_secs_f64() * 1e3);
-                }
+            for &layout in &layouts {
+                run(size, layout, reps, reloads).await;
             }
-            report(&format!("load {total}: reload() returns"), &mut reload_calls);
-            report(&format!("load {total}: every component built"), &mut loads);
-
-            // One-block reloads in the settled graph.
-            let rt = last.expect("a runtime");
-            let shared = rt.shared();
-            let mut calls = Vec::new();
-            let mut propagated = Vec::new();
-            // Earlier changes stay, so each reload changes exactly one block.
-            let mut changes = HashMap::new();
-            for i in 0..reloads {
-                // 7919 is prime: distinct chains for i < chains.
-                let chain = (i * 7919) % shape.chains;
-                let changed = format!("x{i}");
-                changes.insert(chain, changed.clone());
-                bench.write(&shape.config(&changes));
-                // Let the previous change settle completely.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                let before = shared.total_updates();
-                let (t0, c0) = (Instant::now(), cpu_time());
-                rt.reload().await.expect("reload");
-                calls.push(Sample {
-                    wall: t0.elapsed(),
-                    cpu: cpu_time() - c0,
-                });
-                // The changed hop and its successor are updated.
-                wait_updates(&rt, before + 2, "the dependant to update").await;
-                propagated.push(Sample {
-                    wall: t0.elapsed(),
-                    cpu: cpu_time() - c0,
-                });
-                let id = format!("discovery.relabel.c{chain}_{}", CHANGED_HOP + 1);
-                let next = shared.component(&id).expect("dependant");
-                assert!(
-                    next.arguments.to_string().contains(&format!("\"{changed}\"")),
-                    "{id} has its new arguments ({} updates; total {} → {}): {}",
-                    next.updates,
-                    before,
-                    shared.total_updates(),
-                    next.arguments
-                );
-            }
-            report("reload 1 block: reload() returns", &mut calls);
-            report("reload 1 block: dependant updated", &mut propagated);
-            let stop = shutdown(rt).await;
-            println!("  (shutdown of {total} components: {:.0} ms)", stop.as_secs_f64() * 1e3);
         }
     });
     println!("load average after: {}", loadavg());

@@ -117,6 +117,27 @@ pub struct Plan {
 
 /// Check `sources` and plan the component nodes; all errors at once.
 pub fn plan(sources: Sources, opts: &Options<'_>) -> Result<Plan, LoadError> {
+    plan_checked(sources, opts).map(|(plan, _)| plan)
+}
+
+/// The hash of a block's text, see [`PlannedNode::text_hash`].
+pub(crate) fn block_text_hash(file: &SourceFile, block: &BlockStmt) -> u64 {
+    let src = file.src();
+    let start = block.name_pos as usize;
+    let end = (block.rcurly as usize + 1).min(src.len());
+    let mut hasher = DefaultHasher::new();
+    file.name().hash(&mut hasher);
+    src.get(start..end).unwrap_or_default().hash(&mut hasher);
+    hasher.finish()
+}
+
+/// [`plan`], and whether the configuration is made only of top-level
+/// component blocks, each one planned node (what an incremental reload
+/// needs, see [`super::incremental`]).
+pub(crate) fn plan_checked(
+    sources: Sources,
+    opts: &Options<'_>,
+) -> Result<(Plan, bool), LoadError> {
     let validation = check(&sources, opts);
     let mut diagnostics = validation.diagnostics;
     let Some(graph) = validation.graph.filter(|_| !diagnostics.has_errors()) else {
@@ -125,6 +146,10 @@ pub fn plan(sources: Sources, opts: &Options<'_>) -> Result<Plan, LoadError> {
             sources,
         });
     };
+    let only_components = graph
+        .nodes
+        .iter()
+        .all(|n| n.kind == NodeKind::Component && n.child.is_none());
     let mut deps_of: Vec<Vec<String>> = vec![Vec::new(); graph.nodes.len()];
     for e in &graph.edges {
         if let (Some(list), Some(to)) = (deps_of.get_mut(e.from), graph.nodes.get(e.to)) {
@@ -169,13 +194,7 @@ pub fn plan(sources: Sources, opts: &Options<'_>) -> Result<Plan, LoadError> {
         let mut deps = std::mem::take(&mut deps_of[index]);
         deps.sort();
         deps.dedup();
-        let src = node.file.src();
-        let start = node.block.name_pos as usize;
-        let end = (node.block.rcurly as usize + 1).min(src.len());
-        let mut hasher = DefaultHasher::new();
-        node.file.name().hash(&mut hasher);
-        src.get(start..end).unwrap_or_default().hash(&mut hasher);
-        let text_hash = hasher.finish();
+        let text_hash = block_text_hash(&node.file, &node.block);
         nodes.push(PlannedNode {
             id: node.id,
             kind: node.name,
@@ -192,5 +211,5 @@ pub fn plan(sources: Sources, opts: &Options<'_>) -> Result<Plan, LoadError> {
             sources,
         });
     }
-    Ok(Plan { nodes })
+    Ok((Plan { nodes }, only_components))
 }

@@ -698,8 +698,46 @@ impl Validator<'_, '_> {
         out: &mut Vec<Diagnostic>,
     ) {
         let node = &scope.graph.nodes[i];
-        let file = &node.file;
-        for t in refs::traversals_from_body(&node.block.body) {
+        let find = |id: &str| match scope.graph.get(id) {
+            Some(to) => Some(Target::Local(to)),
+            None => outer
+                .iter()
+                .rev()
+                .any(|g| g.get(id).is_some())
+                .then_some(Target::Elsewhere),
+        };
+        for r in self.references(&node.file, &node.block, find, out) {
+            match r.target {
+                Target::Local(to) => edges.push(Edge {
+                    from: i,
+                    to,
+                    traversal: r.traversal,
+                    start: r.start,
+                    end: r.end,
+                }),
+                Target::Elsewhere => outer_refs.push(OuterRef {
+                    from: i,
+                    target: r.id,
+                    traversal: r.traversal,
+                    start: r.start,
+                    end: r.end,
+                }),
+            }
+        }
+    }
+
+    /// Resolve `block`'s traversals with `find` (a node ID → where that
+    /// node is), else against the names in scope; what does not resolve is
+    /// reported in `out`.
+    fn references(
+        &self,
+        file: &SourceFile,
+        block: &BlockStmt,
+        find: impl Fn(&str) -> Option<Target>,
+        out: &mut Vec<Diagnostic>,
+    ) -> Vec<Reference> {
+        let mut found = Vec::new();
+        for t in refs::traversals_from_body(&block.body) {
             let (Some(first), Some(last)) = (t.first(), t.last()) else {
                 continue;
             };
@@ -709,18 +747,11 @@ impl Validator<'_, '_> {
             let head = first.name.as_str();
             let target = (1..=t.len()).find_map(|k| {
                 let id = dotted(&t[..k]);
-                if let Some(to) = scope.graph.get(&id) {
-                    return Some(Ok(to));
-                }
-                outer
-                    .iter()
-                    .rev()
-                    .any(|g| g.get(&id).is_some())
-                    .then_some(Err(id))
+                find(&id).map(|target| (target, id))
             });
             let in_scope = self.vars.contains(head) || refs::is_stdlib(head);
             match target {
-                Some(target) => {
+                Some((target, id)) => {
                     if refs::is_stdlib(head) {
                         out.push(
                             Diagnostic::warning(
@@ -730,22 +761,13 @@ impl Validator<'_, '_> {
                             .with_end(file.position(first.end_pos())),
                         );
                     }
-                    match target {
-                        Ok(to) => edges.push(Edge {
-                            from: i,
-                            to,
-                            traversal: full,
-                            start,
-                            end,
-                        }),
-                        Err(id) => outer_refs.push(OuterRef {
-                            from: i,
-                            target: id,
-                            traversal: full,
-                            start,
-                            end,
-                        }),
-                    }
+                    found.push(Reference {
+                        target,
+                        id,
+                        traversal: full,
+                        start,
+                        end,
+                    });
                 }
                 None if !in_scope => out.push(
                     Diagnostic::error(
@@ -777,6 +799,7 @@ impl Validator<'_, '_> {
                 }
             }
         }
+        found
     }
 
     /// The schema to check a component against: `Ok(None)` when the kind
@@ -819,6 +842,72 @@ impl Validator<'_, '_> {
         }
         Ok(reg.schema(name).cloned())
     }
+}
+
+/// Where a reference's node is.
+enum Target {
+    /// In the node's own scope, at this index.
+    Local(usize),
+    /// Not indexed in the node's scope: an enclosing foreach scope, or
+    /// (for [`check_lone_component`]) another block of the configuration.
+    Elsewhere,
+}
+
+/// One resolved reference of a block.
+struct Reference {
+    target: Target,
+    /// The referenced node's ID (the traversal's prefix that names it).
+    id: String,
+    traversal: Vec<String>,
+    start: Position,
+    end: Position,
+}
+
+/// Check one top-level component block on its own, for an incremental
+/// reload of a configuration made only of top-level component blocks whose
+/// node IDs are those `exists` accepts (the IDs did not change, so every
+/// other block's checks and references give what they gave before).
+///
+/// Returns the IDs the block references (sorted, without duplicates), or
+/// `None` when validation would report anything at all about it — the
+/// caller then validates the whole configuration, which reports every
+/// diagnostic in its exact order — or when the block is not a component.
+pub(crate) fn check_lone_component(
+    opts: &Options<'_>,
+    file: &SourceFile,
+    block: &BlockStmt,
+    exists: impl Fn(&str) -> bool,
+) -> Option<Vec<String>> {
+    let name = block.full_name();
+    let id = block.id();
+    if CONFIG_BLOCKS.contains(&name.as_str())
+        || name == "declare"
+        || schema::service(&id).is_some()
+        || block.label.is_empty()
+    {
+        return None;
+    }
+    let v = Validator {
+        opts,
+        vars: HashSet::from(["module_path".to_string()]),
+        hints: Vec::new(),
+    };
+    let mut out = Vec::new();
+    if let Some(s) = v.lookup(&name, &HashMap::new(), &[]).ok()? {
+        check_block(file, block, &s, &mut out);
+    }
+    let find = |dep: &str| exists(dep).then_some(Target::Elsewhere);
+    let mut deps: Vec<String> = v
+        .references(file, block, find, &mut out)
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    if !out.is_empty() || deps.contains(&id) {
+        return None;
+    }
+    deps.sort();
+    deps.dedup();
+    Some(deps)
 }
 
 /// `logging`/`tracing`/services are only allowed at the root.

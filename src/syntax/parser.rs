@@ -42,6 +42,22 @@ pub fn parse_file(file: &SourceFile) -> (Option<File>, Diagnostics) {
     (Some(ast), diags)
 }
 
+/// Parse the statements of `file` between byte offsets `start` and `end`,
+/// as a file body on its own; positions are offsets into the whole file.
+/// For an incremental reload, which re-parses only the region that changed:
+/// the caller makes sure the region starts and ends between statements.
+pub fn parse_range(file: &SourceFile, start: Pos, end: Pos) -> (Option<Body>, Diagnostics) {
+    let src = file.src();
+    let input = src.get(..end as usize).unwrap_or(src);
+    let mut p = Parser::with_scanner(file, Scanner::new_at(input, start as usize));
+    let body = p.parse_body(Token::Eof);
+    let diags = p.finish();
+    if diags.has_errors() {
+        return (None, diags);
+    }
+    (Some(body), diags)
+}
+
 /// Parse a single expression (used by tests and `smelter` tooling).
 pub fn parse_expression(file: &SourceFile) -> Result<Expr, Diagnostics> {
     let mut p = Parser::new(file);
@@ -70,9 +86,13 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn new(file: &'a SourceFile) -> Self {
+        Self::with_scanner(file, Scanner::new(file.src()))
+    }
+
+    fn with_scanner(file: &'a SourceFile, scanner: Scanner<'a>) -> Self {
         let mut p = Parser {
             file,
-            scanner: Scanner::new(file.src()),
+            scanner,
             diags: Vec::new(),
             comments: Vec::new(),
             pos: 0,

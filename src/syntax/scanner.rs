@@ -122,6 +122,28 @@ impl<'a> Scanner<'a> {
         s
     }
 
+    /// A scanner over `input[start..]` whose positions stay offsets into
+    /// `input`: for re-parsing one region of a file whose other regions are
+    /// unchanged (an incremental reload). The text is not validated as a
+    /// whole (that would cost the whole file): literals are checked one by
+    /// one, and invalid UTF-8 is reported as by [`Scanner::new`].
+    pub fn new_at(input: &'a [u8], start: usize) -> Self {
+        if start == 0 {
+            return Scanner::new(input);
+        }
+        let mut s = Scanner {
+            input,
+            text: None,
+            ch: b' ' as i32,
+            offset: start,
+            read_offset: start,
+            insert_term: false,
+            errors: Vec::new(),
+        };
+        s.next();
+        s
+    }
+
     /// Whether errors are waiting to be taken.
     #[inline]
     pub fn has_errors(&self) -> bool {

@@ -37,6 +37,12 @@ pub(crate) enum Command {
         plan: Plan,
         reply: oneshot::Sender<Result<(), String>>,
     },
+    /// Replace the installed nodes of the same IDs (an incremental reload
+    /// of a plan whose other nodes did not change); reply as for `Load`.
+    Patch {
+        nodes: Vec<PlannedNode>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -180,6 +186,10 @@ impl Engine {
                         self.apply_exports(std::mem::take(&mut exports));
                         let _ = reply.send(self.load(plan));
                     }
+                    Command::Patch { nodes, reply } => {
+                        self.apply_exports(std::mem::take(&mut exports));
+                        let _ = reply.send(self.patch(nodes));
+                    }
                     Command::Shutdown(done) => {
                         self.lifecycle.stop_all();
                         let _ = done.send(());
@@ -218,52 +228,81 @@ impl Engine {
             }
         }
 
-        {
-            let mut interner = self.interner.borrow_mut();
-            let mut bodies = self.bodies.borrow_mut();
-            let mut nodes = write_nodes(&self.shared);
-            for (id, node) in &new {
-                let unchanged = self
-                    .current
-                    .get(id)
-                    .is_some_and(|old| old.text_hash == node.text_hash && old.deps == node.deps);
-                if unchanged {
-                    continue;
-                }
-                let nid = interner.intern(id);
-                let deps = node.deps.iter().map(|d| interner.intern(d)).collect();
-                bodies.insert(
-                    node.text_hash,
-                    Body {
-                        file: node.file.clone(),
-                        block: node.block.clone(),
-                    },
-                );
-                changes.push(Change::Upsert {
-                    node: nid,
-                    body: node.text_hash,
-                    deps,
-                });
-                let state = nodes.entry(id.clone()).or_insert_with(|| NodeState {
-                    kind: node.kind.clone(),
-                    label: node.label.clone(),
-                    eval_health: Health::default(),
-                    run_health: Health::default(),
-                    component_health: Health::default(),
-                    arguments: Value::Null,
-                    exports: None,
-                    references_to: Vec::new(),
-                    evaluations: 0,
-                    updates: 0,
-                });
-                state.references_to = node.deps.clone();
-            }
-        }
+        self.upsert(new.values(), &mut changes);
         let previous = std::mem::replace(&mut self.current, new);
         // The previous plan holds a whole syntax tree (every block of the last
         // reload): free it off the control-plane thread.
         self.lifecycle.drop_later(previous);
+        self.settle(changes, stale_bodies)
+    }
 
+    /// Install `nodes` over the nodes of the same IDs; every other node is
+    /// unchanged, so the work is proportional to `nodes`.
+    fn patch(&mut self, nodes: Vec<PlannedNode>) -> Result<(), String> {
+        let mut changes = Vec::new();
+        self.upsert(nodes.iter(), &mut changes);
+        for node in nodes {
+            self.current.insert(node.id.clone(), node);
+        }
+        self.settle(changes, Vec::new())
+    }
+
+    /// Queue an upsert for each of `nodes` whose text or references differ
+    /// from the installed node of its ID, with its bookkeeping.
+    fn upsert<'a>(
+        &self,
+        nodes: impl Iterator<Item = &'a PlannedNode>,
+        changes: &mut Vec<Change<u64, SharedValue>>,
+    ) {
+        let mut interner = self.interner.borrow_mut();
+        let mut bodies = self.bodies.borrow_mut();
+        let mut states = write_nodes(&self.shared);
+        for node in nodes {
+            let id = &node.id;
+            let unchanged = self
+                .current
+                .get(id)
+                .is_some_and(|old| old.text_hash == node.text_hash && old.deps == node.deps);
+            if unchanged {
+                continue;
+            }
+            let nid = interner.intern(id);
+            let deps = node.deps.iter().map(|d| interner.intern(d)).collect();
+            bodies.insert(
+                node.text_hash,
+                Body {
+                    file: node.file.clone(),
+                    block: node.block.clone(),
+                },
+            );
+            changes.push(Change::Upsert {
+                node: nid,
+                body: node.text_hash,
+                deps,
+            });
+            let state = states.entry(id.clone()).or_insert_with(|| NodeState {
+                kind: node.kind.clone(),
+                label: node.label.clone(),
+                eval_health: Health::default(),
+                run_health: Health::default(),
+                component_health: Health::default(),
+                arguments: Value::Null,
+                exports: None,
+                references_to: Vec::new(),
+                evaluations: 0,
+                updates: 0,
+            });
+            state.references_to = node.deps.clone();
+        }
+    }
+
+    /// Apply a load's changes, then evaluate the dependants of the
+    /// components it built; drop the bodies no node uses any more.
+    fn settle(
+        &mut self,
+        changes: Vec<Change<u64, SharedValue>>,
+        stale_bodies: Vec<u64>,
+    ) -> Result<(), String> {
         // A body is keyed by its file name and text, which name its node, so
         // a stale body is live again only if a changed node now has it.
         let upserted: std::collections::HashSet<u64> = changes

@@ -15,7 +15,7 @@ pub mod state;
 mod view;
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
@@ -23,7 +23,8 @@ use tokio::sync::{mpsc, oneshot};
 use self::engine::{Command, Engine};
 use self::lifecycle::Lifecycle;
 pub use self::state::{ComponentSnapshot, SharedState};
-use super::loader::{plan, read_sources, LoadError};
+use super::incremental::{LoadCache, Reload};
+use super::loader::{read_sources, LoadError};
 use super::validate::Options;
 use crate::controller::Stability;
 use crate::syntax::StabilityLevel;
@@ -59,6 +60,10 @@ pub struct Runtime {
     commands: mpsc::UnboundedSender<Command>,
     shared: Arc<SharedState>,
     thread: Option<JoinHandle<()>>,
+    /// The last configuration planned, for incremental reloads. Held while
+    /// a reload is planned *and* handed over, so that the control plane
+    /// gets patches in the order the cache saw them.
+    cache: Arc<Mutex<LoadCache>>,
 }
 
 impl Runtime {
@@ -99,6 +104,7 @@ impl Runtime {
             commands,
             shared,
             thread: Some(thread),
+            cache: Arc::default(),
         })
     }
 
@@ -121,18 +127,29 @@ impl Runtime {
             ..Options::default()
         };
         let path = self.config.config_path.clone();
+        let cache = self.cache.clone();
+        let commands = self.commands.clone();
         // Reading and checking is plain CPU and file work: keep it off the
         // async workers.
-        let plan = tokio::task::spawn_blocking(move || {
-            read_sources(std::slice::from_ref(&path)).and_then(|s| plan(s, &opts))
+        let answer = tokio::task::spawn_blocking(move || {
+            let mut cache = match cache.lock() {
+                Ok(c) => c,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let sources = read_sources(std::slice::from_ref(&path));
+            let reload = sources
+                .and_then(|s| cache.plan(s, &opts))
+                .map_err(ReloadError::Rejected)?;
+            let (reply, answer) = oneshot::channel();
+            let command = match reload {
+                Reload::Full(plan) => Command::Load { plan, reply },
+                Reload::Patch(nodes) => Command::Patch { nodes, reply },
+            };
+            commands.send(command).map_err(|_| ReloadError::Stopped)?;
+            Ok(answer)
         })
         .await
-        .map_err(|_| ReloadError::Stopped)?
-        .map_err(ReloadError::Rejected)?;
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Load { plan, reply })
-            .map_err(|_| ReloadError::Stopped)?;
+        .map_err(|_| ReloadError::Stopped)??;
         answer
             .await
             .map_err(|_| ReloadError::Stopped)?
