@@ -75,6 +75,21 @@ pub struct RunContext {
     pub cancel: CancellationToken,
 }
 
+impl RunContext {
+    /// The next arguments, or `None` once the component is cancelled (or
+    /// the controller is gone): the loop of a component that does its work
+    /// in tasks of its own and only reacts to updates.
+    pub async fn next_args(&mut self) -> Option<Value> {
+        tokio::select! {
+            _ = self.cancel.cancelled() => None,
+            changed = self.args.changed() => {
+                changed.ok()?;
+                Some(self.args.borrow_and_update().clone())
+            }
+        }
+    }
+}
+
 /// A node's exports changed: sent to the controller, which feeds the
 /// control plane's exports input.
 #[derive(Debug, Clone, PartialEq)]

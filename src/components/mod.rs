@@ -19,6 +19,7 @@ pub fn register(kinds: &mut Vec<Registration>) {
     kinds.push(prometheus::echo::registration());
     kinds.push(prometheus::receive_http::registration());
     kinds.push(prometheus::relabel::registration());
+    kinds.push(prometheus::remote_write::registration());
     kinds.push(prometheus::scrape::registration());
 }
 
@@ -35,6 +36,10 @@ pub fn register_data_plane(kinds: &mut Vec<DataPlaneRegistration>) {
     kinds.push(DataPlaneRegistration {
         name: "prometheus.relabel",
         role: DataPlaneRole::Processor(prometheus::relabel::compile),
+    });
+    kinds.push(DataPlaneRegistration {
+        name: "prometheus.remote_write",
+        role: DataPlaneRole::Sink,
     });
     kinds.push(DataPlaneRegistration {
         name: "prometheus.scrape",

@@ -2,8 +2,20 @@
 #![allow(dead_code)]
 
 pub mod component;
+pub mod prometheus;
+pub mod smelter;
 
 use std::path::PathBuf;
+
+/// A free port on 127.0.0.1 (bound and released; the server under test
+/// binds it next).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind 127.0.0.1:0")
+        .local_addr()
+        .expect("local address")
+        .port()
+}
 
 /// `../shared/alloy-corpus` beside the project, read in place (never copied).
 pub fn corpus() -> PathBuf {

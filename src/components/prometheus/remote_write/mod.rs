@@ -14,8 +14,9 @@
 //! ```
 //!
 //! One [`Queue`] per `endpoint` block, each a named queue of the component's
-//! [`smelter_storage::wal::Wal`]. The component itself is not registered yet:
-//! it becomes one when the data plane delivers batches to sinks.
+//! [`smelter_storage::wal::Wal`]; the data plane writes into the component's
+//! [`WalSink`], which acknowledges an epoch once every endpoint's WAL flush
+//! covers it.
 //!
 //! Not yet: exemplars and metadata are not sent (samples only); the shard
 //! count is static (`clamp(4, min_shards, max_shards)`, no resharding at run
@@ -23,18 +24,25 @@
 //! continuous below the lowest shard position instead; TLS, OAuth2, SigV4,
 //! proxies and remote write 2.0 are refused at decode time.
 //!
-//! Files: `args.rs` (decoding and validation), `queue.rs` (append, group
+//! Files: `component.rs` (registration, build, reload, removal), `sink.rs`
+//! (the data-plane sink and its acknowledgements), `args.rs` (decoding and
+//! validation), `progress.rs` (backlog replay log), `queue.rs` (append, group
 //! commit, the reader, truncation, the size cap), `shard.rs` (send loops,
 //! positions, label rewriting), `sender.rs` (HTTP, retries, drops),
 //! `metrics.rs` (Prometheus-named metrics).
 
 pub mod args;
+mod component;
 pub mod metrics;
+mod progress;
 mod queue;
 mod sender;
 mod shard;
+mod sink;
 
 pub use args::{Arguments, Auth, EndpointConfig, QueueConfig, WalArgs};
+pub use component::registration;
 pub use metrics::EndpointMetrics;
 pub use queue::{Ack, Queue, QueueError, QueueOptions};
 pub use sender::USER_AGENT_VALUE;
+pub use sink::WalSink;

@@ -42,6 +42,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::args::EndpointConfig;
 use super::metrics::{reason, EndpointMetrics};
+use super::progress::Progress;
 use super::sender::{self, Sender};
 use super::shard::{now_ms, Part, Positions, Shard};
 
@@ -129,7 +130,7 @@ struct Shared {
 pub struct Queue {
     shared: Arc<Shared>,
     cancel: CancellationToken,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Queue {
@@ -200,13 +201,21 @@ impl Queue {
         Ok(Queue {
             shared,
             cancel,
-            tasks,
+            tasks: Mutex::new(tasks),
         })
     }
 
     /// Stores `batch` in the WAL; the returned [`Ack`] resolves once a flush
     /// covers it. Samples older than `ttl` are dropped first (counted).
     pub fn append(&self, mut batch: Batch) -> Result<Ack, QueueError> {
+        self.append_in_place(&mut batch)
+    }
+
+    /// As [`Queue::append`], without taking the batch: a sink feeding several
+    /// endpoints stores one batch in each queue without cloning it, and keeps
+    /// it to retry when the queue was closed under it (a reload).
+    /// Samples older than `ttl` are removed from `batch`.
+    pub fn append_in_place(&self, batch: &mut Batch) -> Result<Ack, QueueError> {
         if self.cancel.is_cancelled() {
             return Err(QueueError::Closed);
         }
@@ -241,7 +250,7 @@ impl Queue {
             .map(|s| s.timestamp_ms)
             .max()
             .unwrap_or(0);
-        let seq = self.shared.q.append(&batch)?;
+        let seq = self.shared.q.append(batch)?;
         EndpointMetrics::raise(&m.highest_ts, highest as f64 / 1000.0);
         let (tx, rx) = oneshot::channel();
         self.shared
@@ -278,34 +287,55 @@ impl Queue {
 
     /// Stops sending, persists the shards' positions with a last flush, and
     /// waits for every task. Appends acknowledged before are in the WAL and
-    /// are sent after the next [`Queue::open`].
-    pub async fn close(mut self) -> Result<(), QueueError> {
+    /// are sent after the next [`Queue::open`]; appends still waiting for a
+    /// flush are resolved by this last one. Later appends fail with
+    /// [`QueueError::Closed`].
+    pub async fn close(&self) -> Result<(), QueueError> {
         self.cancel.cancel();
-        for t in self.tasks.drain(..) {
+        for t in self.take_tasks() {
             let _ = t.await;
         }
         let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || commit(&shared))
+        let res = tokio::task::spawn_blocking(move || commit(&shared))
             .await
-            .map_err(|e| QueueError::Wal(e.to_string()))?
+            .unwrap_or_else(|e| Err(QueueError::Wal(e.to_string())));
+        for ack in self.shared.take_parked() {
+            let _ = ack.send(res.clone());
+        }
+        res
     }
 
     /// Stops every task at once without a final flush — what a crash does to
     /// the sending side (tests use it to simulate restarts). Waits until the
     /// tasks are gone.
-    pub async fn abort(mut self) {
+    pub async fn abort(&self) {
         self.cancel.cancel();
-        for t in self.tasks.drain(..) {
+        for t in self.take_tasks() {
             t.abort();
             let _ = t.await;
         }
+    }
+
+    fn take_tasks(&self) -> Vec<JoinHandle<()>> {
+        std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Shared {
+    fn take_parked(&self) -> Vec<oneshot::Sender<Result<(), QueueError>>> {
+        std::mem::take(&mut *self.parked.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
 impl Drop for Queue {
     fn drop(&mut self) {
         self.cancel.cancel();
-        for t in &self.tasks {
+        for t in self
+            .tasks
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
             t.abort();
         }
     }
@@ -382,6 +412,7 @@ fn maintain(shared: &Shared, positions: &[u64], disk: bool) -> Result<(), QueueE
 async fn flush_loop(shared: Arc<Shared>, cancel: CancellationToken) {
     let mut last_positions = shared.positions.snapshot();
     let mut rounds = 0u64;
+    let mut progress = Progress::new();
     loop {
         tokio::select! {
             biased;
@@ -391,7 +422,7 @@ async fn flush_loop(shared: Arc<Shared>, cancel: CancellationToken) {
             _ = tokio::time::sleep(TICK) => {}
         }
         rounds += 1;
-        let acks = std::mem::take(&mut *shared.parked.lock().unwrap_or_else(|e| e.into_inner()));
+        let acks = shared.take_parked();
         let positions = shared.positions.snapshot();
         let work = !acks.is_empty() || positions != last_positions;
         let s = shared.clone();
@@ -401,20 +432,42 @@ async fn flush_loop(shared: Arc<Shared>, cancel: CancellationToken) {
             if work {
                 commit(&s)?;
             }
-            maintain(&s, &p, disk)
+            // Housekeeping failures do not make the flush less durable.
+            if let Err(e) = maintain(&s, &p, disk) {
+                tracing::error!(remote_name = %s.cfg.name, "WAL maintenance: {e}");
+            }
+            Ok(())
         })
         .await
         .unwrap_or_else(|e| Err(QueueError::Wal(e.to_string())));
         match &res {
-            Ok(()) => last_positions = positions,
-            Err(e) => tracing::error!(remote_name = %shared.cfg.name, "WAL flush: {e}"),
-        }
-        for ack in acks {
-            let _ = ack.send(res.clone());
+            Ok(()) => {
+                last_positions = positions;
+                for ack in acks {
+                    let _ = ack.send(Ok(()));
+                }
+            }
+            Err(e) => {
+                // Not durable yet: the appends stay parked for the next
+                // round, so an acknowledgement always means "flushed".
+                tracing::error!(remote_name = %shared.cfg.name, "WAL flush: {e}");
+                shared
+                    .parked
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(acks);
+            }
         }
         if work {
             shared.flushed.notify_one();
         }
+        let m = &shared.metrics;
+        progress.observe(
+            &shared.cfg.name,
+            m.backlog_samples().max(0) as u64,
+            m.samples_total(),
+            std::time::Instant::now(),
+        );
     }
 }
 
