@@ -151,9 +151,9 @@ fn missing_peer_names_its_package() {
     );
 }
 
-/// A tiny real run against Prometheus in agent mode, which loses nothing
-/// in `steady`: every sample the targets served reaches the receiver once,
-/// in order, and the report files are written.
+/// A tiny real run of smelter and Prometheus in agent mode, neither of
+/// which loses anything in `steady`: every sample the targets served
+/// reaches the receiver once, in order, and the report files are written.
 #[test]
 fn tiny_steady_run_delivers_every_sample_produced() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -162,7 +162,6 @@ fn tiny_steady_run_delivers_every_sample_produced() {
     // so the warm-up covers that; the window then holds a few scrapes.
     let out = bench(
         &[
-            "--no-smelter",
             "--peer",
             "prometheus-agent",
             "--targets",
@@ -189,23 +188,34 @@ fn tiny_steady_run_delivers_every_sample_produced() {
         "stdout: {stdout}\nstderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(stdout.contains("| steady | smelter |"), "{stdout}");
     assert!(stdout.contains("| steady | prometheus-agent |"), "{stdout}");
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out_dir.join("report.json")).expect("report.json"),
     )
     .expect("valid JSON");
     let runs = report["runs"].as_array().expect("runs");
-    assert_eq!(runs.len(), 1);
-    let run = &runs[0];
-    let produced = run["produced"].as_u64().expect("produced");
-    assert!(
-        produced > 0 && produced.is_multiple_of(50),
-        "produced {produced}"
-    );
-    assert_eq!(run["received"].as_u64(), Some(produced));
-    assert_eq!(run["lost"].as_i64(), Some(0));
-    assert_eq!(run["out_of_order"].as_u64(), Some(0));
-    assert_eq!(run["duplicates"].as_u64(), Some(0));
-    assert_eq!(report["summary"][0]["produced"].as_u64(), Some(produced));
+    let collectors: Vec<&str> = runs
+        .iter()
+        .map(|r| r["collector"].as_str().expect("collector"))
+        .collect();
+    assert_eq!(collectors, ["smelter", "prometheus-agent"]);
+    for (i, run) in runs.iter().enumerate() {
+        let produced = run["produced"].as_u64().expect("produced");
+        let who = collectors[i];
+        assert!(
+            produced > 0 && produced.is_multiple_of(50),
+            "{who}: produced {produced}"
+        );
+        assert_eq!(run["received"].as_u64(), Some(produced), "{who}");
+        assert_eq!(run["lost"].as_i64(), Some(0), "{who}");
+        assert_eq!(run["out_of_order"].as_u64(), Some(0), "{who}");
+        assert_eq!(run["duplicates"].as_u64(), Some(0), "{who}");
+        assert_eq!(
+            report["summary"][i]["produced"].as_u64(),
+            Some(produced),
+            "{who}"
+        );
+    }
     assert!(out_dir.join("steady.svg").is_file());
 }
