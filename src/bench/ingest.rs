@@ -11,7 +11,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -26,7 +26,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::series::series_labels;
-use super::BenchError;
+use super::{wall_ms, BenchError};
 
 /// The shape of the push load.
 #[derive(Debug, Clone, Copy)]
@@ -106,12 +106,6 @@ impl Drop for Ingest {
     }
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 async fn push_loop(
     uri: Uri,
     labels: Vec<Labels>,
@@ -124,7 +118,7 @@ async fn push_loop(
     let mut encoder = Encoder::default();
     let mut cursor = 0usize;
     let mut round = 0u64;
-    let mut timestamp = now_ms();
+    let mut timestamp = wall_ms();
     while !cancel.is_cancelled() {
         let mut request = Batch::default();
         while request.series.len() < batch.min(labels.len()) {
@@ -137,7 +131,7 @@ async fn push_loop(
                 // A new round: every series' next sample is newer than its last.
                 cursor = 0;
                 round += 1;
-                timestamp = now_ms().max(timestamp + 1);
+                timestamp = wall_ms().max(timestamp + 1);
             }
         }
         let samples = request.series.len() as u64;

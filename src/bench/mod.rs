@@ -70,6 +70,14 @@ impl BenchError {
     }
 }
 
+/// Wall-clock time in milliseconds since the Unix epoch, the unit of
+/// remote-write timestamps.
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Every knob of a benchmark.
 #[derive(Debug, Clone)]
 pub struct BenchConfig {

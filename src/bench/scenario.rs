@@ -11,7 +11,7 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -20,7 +20,7 @@ use super::ingest::Ingest;
 use super::measure::{disk_bytes, tree_usage};
 use super::receiver::{Receiver, Snapshot};
 use super::targets::Targets;
-use super::{BenchConfig, BenchError};
+use super::{wall_ms, BenchConfig, BenchError};
 
 /// How often the collector and the receiver are sampled.
 pub const TICK: Duration = Duration::from_millis(500);
@@ -153,12 +153,6 @@ impl Load {
             Load::Push(i) => i.stop().await,
         }
     }
-}
-
-fn wall_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// State of an outage as the timeline goes.
