@@ -5,6 +5,7 @@
 //! [`cli`]; [`server`] shows the running graph over HTTP and exposes the
 //! process's own [`metrics`]. See `DESIGN.md` in `../shared` for the whole data flow.
 
+pub mod bench;
 pub mod cli;
 pub mod component;
 pub mod components;

@@ -249,20 +249,9 @@ pub struct ProcessStats {
 impl ProcessStats {
     /// Read the current process's stats; `None` where `/proc` is missing.
     pub fn read() -> Option<ProcessStats> {
-        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-        // Fields after the command name, which is in parentheses and may
-        // itself hold spaces or parentheses: split after the last ')'.
-        let rest = &stat[stat.rfind(')')? + 1..];
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        // `rest` starts at field 3 (state), so field n is f[n - 3].
-        let field = |n: usize| f.get(n - 3).and_then(|s| s.parse::<u64>().ok());
+        let stat = ProcStat::read("self")?;
         let ticks = clock_ticks_per_second();
         let page = page_size();
-        let utime = field(14)?;
-        let stime = field(15)?;
-        let start_ticks = field(22)?;
-        let vsize = field(23)?;
-        let rss_pages = field(24)?;
         let boot_time = std::fs::read_to_string("/proc/stat")
             .ok()
             .and_then(|s| {
@@ -283,17 +272,53 @@ impl ProcessStats {
                     .and_then(|v| v.parse::<u64>().ok())
             });
         Some(ProcessStats {
-            cpu_seconds: (utime + stime) as f64 / ticks,
-            resident_memory_bytes: rss_pages * page,
-            virtual_memory_bytes: vsize,
-            start_time_seconds: boot_time as f64 + start_ticks as f64 / ticks,
+            cpu_seconds: (stat.utime + stat.stime) as f64 / ticks,
+            resident_memory_bytes: stat.rss_pages * page,
+            virtual_memory_bytes: stat.vsize,
+            start_time_seconds: boot_time as f64 + stat.start_ticks as f64 / ticks,
             open_fds,
             max_fds,
         })
     }
 }
 
-fn clock_ticks_per_second() -> f64 {
+/// The fields of `/proc/PID/stat` that the process metrics and the
+/// benchmark's process measurement read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ProcStat {
+    pub ppid: u32,
+    /// CPU time in clock ticks ([`clock_ticks_per_second`]).
+    pub utime: u64,
+    pub stime: u64,
+    pub start_ticks: u64,
+    pub vsize: u64,
+    /// Resident pages ([`page_size`] bytes each).
+    pub rss_pages: u64,
+}
+
+impl ProcStat {
+    /// Reads `/proc/{pid}/stat` (`pid` may be `self`); `None` when the
+    /// process is gone or the file is not as expected.
+    pub(crate) fn read(pid: &str) -> Option<ProcStat> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Fields after the command name, which is in parentheses and may
+        // itself hold spaces or parentheses: split after the last ')'.
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        // `rest` starts at field 3 (state), so field n is f[n - 3].
+        let field = |n: usize| f.get(n - 3).and_then(|s| s.parse::<u64>().ok());
+        Some(ProcStat {
+            ppid: u32::try_from(field(4)?).ok()?,
+            utime: field(14)?,
+            stime: field(15)?,
+            start_ticks: field(22)?,
+            vsize: field(23)?,
+            rss_pages: field(24)?,
+        })
+    }
+}
+
+pub(crate) fn clock_ticks_per_second() -> f64 {
     // SAFETY: sysconf only reads a configuration value.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     if t > 0 {
@@ -303,7 +328,7 @@ fn clock_ticks_per_second() -> f64 {
     }
 }
 
-fn page_size() -> u64 {
+pub(crate) fn page_size() -> u64 {
     // SAFETY: sysconf only reads a configuration value.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     if p > 0 {

@@ -6,6 +6,7 @@
 //! `main` stays a one-liner and the commands can be tested by running the
 //! binary.
 
+pub mod bench;
 pub mod fmt;
 pub mod run;
 pub mod validate;
@@ -24,6 +25,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Benchmark smelter against its peers: throughput, CPU, memory, loss, order.
+    Bench(bench::BenchArgs),
     /// Format a configuration file as `alloy fmt` does.
     #[command(visible_alias = "format")]
     Fmt(fmt::FmtArgs),
@@ -38,6 +41,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Fmt(args) => fmt::run(&args),
+        Command::Bench(args) => {
+            init_logging();
+            bench::run(&args)
+        }
         Command::Validate(args) => validate::run_args(&args),
         Command::Run(args) => {
             init_logging();
