@@ -135,12 +135,17 @@ struct RssSampler {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
+/// A number field of `/proc/<pid>/status` (`VmRSS` in KiB, `Threads`).
+fn status_field(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    status_field(pid, "VmRSS")
 }
 
 impl RssSampler {
@@ -360,7 +365,9 @@ prometheus.remote_write "out" {{
         let _ = steady.await;
         let acked = pusher.acked.load(Ordering::Acquire);
         wait_count(&receiver, acked, Duration::from_secs(120)).await;
+        let threads = status_field(smelter.id(), "Threads").unwrap_or(0);
         let (replay_peak, replay_mean) = rss.finish(0);
+        println!("smelter threads after the replay: {threads}");
         let drain_rate = filled as f64 / drain.as_secs_f64();
         println!(
             "replay: {filled} backlog samples delivered {:.1} s after the restart ({drain_rate:.0} samples/s = {:.1}x the steady {rate}/s, while it kept arriving); RSS peak {replay_peak:.1} MiB, mean {replay_mean:.1} MiB",

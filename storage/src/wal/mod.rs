@@ -46,8 +46,8 @@ pub struct WalConfig {
     /// sled's page cache. sled's default is 1 GiB, too much for a pipeline
     /// that promises memory bounded by what is in flight; the WAL is
     /// written and read in order, so the OS page cache serves replay and
-    /// sled's own cache needs little (16 MiB measured no slower than 64
-    /// in `benches/remote_write_replay.rs`).
+    /// sled's own cache needs little (figures with 16 and 64 MiB in
+    /// `benches/REMOTE_WRITE.md`).
     pub cache_capacity_bytes: u64,
     /// Background flush interval of sled, a safety net behind explicit
     /// flushes; `None` leaves durability to [`Queue::flush`] alone.
