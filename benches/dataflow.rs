@@ -157,16 +157,19 @@ fn run(workers: usize, rounds: usize) {
         ),
         (
             "http",
-            Value::object([
+            // A block is an array of its instances.
+            Value::Array(vec![Value::object([
                 ("listen_address", Value::from("127.0.0.1")),
                 ("listen_port", Value::from(i64::from(port))),
-            ]),
+            ])]),
         ),
     ]);
     let reg = registry::find("prometheus.receive_http").expect("registered");
     let (exports_tx, _exports_rx) = tokio::sync::mpsc::unbounded_channel();
     let id = "prometheus.receive_http.bench";
     let cancel = CancellationToken::new();
+    // Held until the end: a closed arguments channel stops the component.
+    let (args_tx, args_rx) = watch::channel(args.clone());
     let receiver = {
         let _guard = tokio.enter();
         let component = (reg.build)(
@@ -181,7 +184,6 @@ fn run(workers: usize, rounds: usize) {
             &args,
         )
         .expect("build receive_http");
-        let (_args_tx, args_rx) = watch::channel(args.clone());
         tokio.spawn(component.run(RunContext {
             args: args_rx,
             cancel: cancel.clone(),
@@ -227,6 +229,7 @@ fn run(workers: usize, rounds: usize) {
         cpu / wall,
     );
     cancel.cancel();
+    drop(args_tx);
     tokio.block_on(async {
         let _ = receiver.await;
     });

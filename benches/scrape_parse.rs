@@ -67,20 +67,22 @@ fn bench(c: &mut Criterion) {
         track_timestamps_staleness: false,
         limits: &limits,
     };
-    let check = ingest(page.as_bytes(), Format::PrometheusText, &settings, 1).unwrap();
-    assert_eq!(check.series.len(), SERIES);
+    let scrape = || {
+        ingest(
+            page.as_bytes(),
+            Format::PrometheusText,
+            &settings,
+            1_700_000_000_000,
+        )
+        .unwrap()
+    };
+    assert_eq!(scrape().series.len(), SERIES);
     let mut g = c.benchmark_group("scrape_parse");
     g.throughput(Throughput::Elements(SERIES as u64));
     g.sample_size(10);
     g.bench_function("text_100k_series_to_batch", |b| {
         b.iter(|| {
-            let ingested = ingest(
-                page.as_bytes(),
-                Format::PrometheusText,
-                &settings,
-                1_700_000_000_000,
-            )
-            .unwrap();
+            let ingested = scrape();
             let batch = Batch {
                 series: ingested.series,
                 metadata: Vec::new(),
@@ -96,14 +98,7 @@ fn bench(c: &mut Criterion) {
     let mut kept = Vec::with_capacity(rounds);
     let cpu0 = cpu::thread_cpu_ns();
     for _ in 0..rounds {
-        let ingested = ingest(
-            page.as_bytes(),
-            Format::PrometheusText,
-            &settings,
-            1_700_000_000_000,
-        )
-        .unwrap();
-        kept.push(ingested);
+        kept.push(scrape());
     }
     let cpu = cpu::thread_cpu_ns() - cpu0;
     drop(kept);
