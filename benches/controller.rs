@@ -220,6 +220,7 @@ impl Bench {
                 config_path: self.config_path(),
                 storage_path: self.dir.path().join("data"),
                 stability: Stability::GenerallyAvailable,
+                http_listen_addr: None,
             },
             tokio::runtime::Handle::current(),
         )

@@ -78,6 +78,7 @@ async fn start(dir: &Path) -> Runtime {
             config_path: dir.join("config.alloy"),
             storage_path: dir.join("data"),
             stability: Stability::GenerallyAvailable,
+            http_listen_addr: None,
         },
         tokio::runtime::Handle::current(),
         2,

@@ -174,6 +174,7 @@ async fn rewriting_a_watched_file_re_evaluates_exactly_its_dependants() {
             config_path: d.join("config.alloy"),
             storage_path: d.join("data"),
             stability: Stability::GenerallyAvailable,
+            http_listen_addr: None,
         },
         tokio::runtime::Handle::current(),
     )

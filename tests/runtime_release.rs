@@ -224,6 +224,7 @@ async fn removing_components_releases_fds_and_memory() {
             config_path: config.clone(),
             storage_path: d.join("data"),
             stability: Stability::GenerallyAvailable,
+            http_listen_addr: None,
         },
         tokio::runtime::Handle::current(),
     )

@@ -132,6 +132,7 @@ prometheus.echo "ne_out" {{ }}
             config_path: dir.path().join("config.alloy"),
             storage_path: dir.path().join("data"),
             stability: Stability::GenerallyAvailable,
+            http_listen_addr: None,
         },
         tokio::runtime::Handle::current(),
         2,

@@ -54,10 +54,21 @@ pub fn run(args: &RunArgs) -> ExitCode {
 }
 
 async fn run_async(args: &RunArgs) -> ExitCode {
+    // Bound before the first load so components that scrape smelter itself
+    // (`prometheus.exporter.self`) are built with the real address (port 0
+    // resolved); connections wait in the backlog until the server serves.
+    let listener = match crate::server::bind(&args.listen_addr).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let config = RuntimeConfig {
         config_path: args.path.clone(),
         storage_path: args.storage_path.clone(),
         stability: args.stability,
+        http_listen_addr: listener.local_addr().ok(),
     };
     let workers = args.workers.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -97,14 +108,6 @@ async fn run_async(args: &RunArgs) -> ExitCode {
     }
 
     let stop = CancellationToken::new();
-    let listener = match crate::server::bind(&args.listen_addr).await {
-        Ok(listener) => listener,
-        Err(e) => {
-            eprintln!("Error: {e}");
-            shutdown(controller).await;
-            return ExitCode::FAILURE;
-        }
-    };
     let view: Arc<dyn crate::server::Controller> = controller.clone();
     let server = tokio::spawn(crate::server::serve(listener, view, stop.clone()));
 

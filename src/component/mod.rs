@@ -149,6 +149,10 @@ pub struct BuildContext {
     pub id: String,
     /// `<--storage.path>/<id>`: the component's own directory for state.
     pub data_path: PathBuf,
+    /// The HTTP server's address (`--server.http.listen-addr`, as bound),
+    /// for components that point at smelter itself; `None` when no server
+    /// runs.
+    pub http_listen_addr: Option<std::net::SocketAddr>,
     pub exports: Exports,
     pub health: Health,
     /// The component's link to the metrics data plane; empty for components

@@ -17,6 +17,7 @@ pub fn register(kinds: &mut Vec<Registration>) {
     kinds.push(discovery::file::registration());
     kinds.push(discovery::http::registration());
     kinds.push(prometheus::echo::registration());
+    kinds.push(prometheus::exporter::self_::registration());
     kinds.push(prometheus::receive_http::registration());
     kinds.push(prometheus::relabel::registration());
     kinds.push(prometheus::remote_write::registration());

@@ -11,4 +11,7 @@ pub mod model;
 pub mod remote_write;
 pub mod wal;
 
-pub use model::{Batch, Exemplar, Labels, LabelsBuilder, Metadata, MetricType, Sample, Series};
+pub use model::{
+    Batch, Exemplar, Labels, LabelsBuildHasher, LabelsBuilder, LabelsSet, Metadata, MetricType,
+    Sample, Series,
+};

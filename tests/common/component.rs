@@ -36,6 +36,7 @@ pub fn start(kind: &str, dir: &Path, args: Value) -> Running {
         BuildContext {
             id: id.clone(),
             data_path: dir.join("data"),
+            http_listen_addr: None,
             exports: Exports::new(id, tx),
             health: health.clone(),
             data_plane: Default::default(),

@@ -6,14 +6,20 @@
 //! plane, where the runtime installs the operator [`compile`]d from its
 //! arguments. A change of the rules reaches the running dataflow through
 //! `update_args` (no rebuild); a change of `forward_to` changes edges and
-//! rebuilds. Results are cached by the input labels' `stable_hash`, bounded by
+//! rebuilds. Results are cached by input label set, bounded by
 //! `max_cache_size` (the cache is cleared when full, and belongs to one set
 //! of rules: new rules start with an empty cache).
+//!
+//! The cache is the hot path: a scrape or an agent sends the same series
+//! every interval, so in the steady state a series costs one hash and one
+//! lookup. A batch takes the (shared) cache's lock twice, once to look every
+//! series up and once to insert what missed, not once per series; misses
+//! run the rules in one reused label builder.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use smelter_storage::{Labels, Series};
+use smelter_storage::{Labels, LabelsBuildHasher, Series};
 
 use crate::component::derived::run_derived_exports;
 use crate::component::{
@@ -75,40 +81,40 @@ impl Arguments {
     }
 }
 
+/// Input label set → relabelled labels (`None`: dropped).
+type Cache = HashMap<Labels, Option<Labels>, LabelsBuildHasher>;
+
 /// The operator the data plane runs for one set of arguments.
 struct Relabeler {
     rules: Vec<Rule>,
     max_cache_size: usize,
-    /// Input labels' hash → relabelled labels (`None`: dropped). Shared by the
-    /// workers; held only for a lookup or an insert.
-    cache: Mutex<HashMap<u64, (Labels, Option<Labels>)>>,
+    /// Shared by the workers; held for one pass over a batch.
+    cache: Mutex<Cache>,
 }
 
 impl Relabeler {
-    fn relabel(&self, labels: &Labels, scratch: &mut Scratch) -> Option<Labels> {
-        let hash = labels.stable_hash();
-        if let Ok(cache) = self.cache.lock() {
-            // The input is kept to rule out hash collisions.
-            if let Some((input, out)) = cache.get(&hash) {
-                if input == labels {
-                    return out.clone();
-                }
-            }
-        }
-        let mut sorted = SortedLabels::from_pairs(labels.iter());
-        let out = if process_series(&self.rules, &mut sorted, scratch) {
-            Some(Labels::from_pairs(sorted.iter()))
-        } else {
-            None
-        };
-        if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() >= self.max_cache_size {
-                cache.clear();
-            }
-            cache.insert(hash, (labels.clone(), out.clone()));
-        }
-        out
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        // A panic while holding it leaves at worst a partial insert.
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Runs the rules over one label set in reused buffers.
+fn run_rules(
+    rules: &[Rule],
+    labels: &Labels,
+    builder: &mut SortedLabels,
+    scratch: &mut Scratch,
+) -> Option<Labels> {
+    // `Labels` iterate sorted by name, as the builder keeps them.
+    builder.fill_sorted(labels.iter());
+    if !process_series(rules, builder, scratch) {
+        return None;
+    }
+    Some(
+        Labels::try_from_sorted(builder.iter())
+            .unwrap_or_else(|_| Labels::from_pairs(builder.iter())),
+    )
 }
 
 impl BatchProcessor for Relabeler {
@@ -116,13 +122,41 @@ impl BatchProcessor for Relabeler {
         if self.rules.is_empty() {
             return Some(batch);
         }
-        let mut scratch = Scratch::default();
         let series = std::mem::take(&mut batch.series);
+        // `None`: not cached yet.
+        let mut results: Vec<Option<Option<Labels>>> = {
+            let cache = self.lock();
+            series
+                .iter()
+                .map(|s| cache.get(&s.labels).cloned())
+                .collect()
+        };
+        let mut fresh: Vec<(Labels, Option<Labels>)> = Vec::new();
+        let (mut builder, mut scratch) = (SortedLabels::new(), Scratch::default());
+        for (s, result) in series.iter().zip(results.iter_mut()) {
+            if result.is_none() {
+                let out = run_rules(&self.rules, &s.labels, &mut builder, &mut scratch);
+                fresh.push((s.labels.clone(), out.clone()));
+                *result = Some(out);
+            }
+        }
+        if !fresh.is_empty() {
+            let mut cache = self.lock();
+            for (input, out) in fresh {
+                if cache.len() >= self.max_cache_size {
+                    cache.clear();
+                }
+                cache.insert(input, out);
+            }
+        }
         batch.series = series
             .into_iter()
-            .filter_map(|s| {
-                let labels = self.relabel(&s.labels, &mut scratch)?;
-                Some(Series { labels, ..s })
+            .zip(results)
+            .filter_map(|(s, out)| {
+                Some(Series {
+                    labels: out.flatten()?,
+                    ..s
+                })
             })
             .collect();
         (!batch.is_empty()).then_some(batch)
@@ -135,7 +169,7 @@ pub fn compile(args: &Value) -> Result<Arc<dyn BatchProcessor>, ComponentError> 
     Ok(Arc::new(Relabeler {
         rules: parsed.rules,
         max_cache_size: parsed.max_cache_size,
-        cache: Mutex::new(HashMap::new()),
+        cache: Mutex::new(Cache::default()),
     }))
 }
 

@@ -8,6 +8,7 @@
 //! what it held (files, sockets) is released before the reload returns.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -38,6 +39,7 @@ type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 pub(crate) struct Lifecycle {
     tokio: Handle,
     storage_path: PathBuf,
+    http_listen_addr: Option<SocketAddr>,
     exports_tx: mpsc::UnboundedSender<ExportsChange>,
     running: HashMap<String, Running>,
     /// Components built since the last [`Lifecycle::take_built`].
@@ -53,11 +55,13 @@ impl Lifecycle {
     pub fn new(
         tokio: Handle,
         storage_path: PathBuf,
+        http_listen_addr: Option<SocketAddr>,
         exports_tx: mpsc::UnboundedSender<ExportsChange>,
     ) -> Self {
         Lifecycle {
             tokio,
             storage_path,
+            http_listen_addr,
             exports_tx,
             running: HashMap::new(),
             built: Vec::new(),
@@ -128,6 +132,7 @@ impl Lifecycle {
         let ctx = BuildContext {
             id: id.to_string(),
             data_path: self.storage_path.join(id),
+            http_listen_addr: self.http_listen_addr,
             exports: exports.clone(),
             health: component_health.clone(),
             data_plane: link,

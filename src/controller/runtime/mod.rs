@@ -38,6 +38,10 @@ pub struct RuntimeConfig {
     pub storage_path: PathBuf,
     /// `--stability.level`.
     pub stability: Stability,
+    /// Where the HTTP server listens (`--server.http.listen-addr`, as bound),
+    /// for components that point at smelter itself
+    /// (`prometheus.exporter.self`); `None` when no server runs.
+    pub http_listen_addr: Option<std::net::SocketAddr>,
 }
 
 /// Why a (re)load did not fully succeed.
@@ -92,7 +96,12 @@ impl Runtime {
             Stability::PublicPreview => StabilityLevel::PublicPreview,
             Stability::GenerallyAvailable => StabilityLevel::GenerallyAvailable,
         };
-        let lifecycle = Lifecycle::new(tokio, config.storage_path.clone(), exports_tx);
+        let lifecycle = Lifecycle::new(
+            tokio,
+            config.storage_path.clone(),
+            config.http_listen_addr,
+            exports_tx,
+        );
         let engine_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name("control-plane".into())

@@ -10,7 +10,7 @@
 
 mod array;
 mod coalesce;
-mod constants;
+pub(crate) mod constants;
 mod convert;
 mod encoding;
 mod file;

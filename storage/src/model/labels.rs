@@ -424,6 +424,37 @@ impl Writer {
     }
 }
 
+/// Hashes a [`Labels`] with xxh3 over its canonical bytes (what
+/// [`Labels::stable_hash`] does) instead of the standard library's SipHash:
+/// sets and maps of label sets are on the data plane's hot paths (a
+/// scrape's series set, `prometheus.relabel`'s cache), and their keys come
+/// from our own pages and peers, not from an adversary choosing collisions
+/// for a map we cannot bound (every such map here is bounded).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LabelsHasher(u64);
+
+impl std::hash::Hasher for LabelsHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.0);
+    }
+
+    /// The length prefix `[u8]`'s `Hash` writes first: folded into the seed
+    /// of the `write` that follows.
+    fn write_usize(&mut self, n: usize) {
+        self.0 ^= n as u64;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// The [`std::hash::BuildHasher`] of [`LabelsHasher`].
+pub type LabelsBuildHasher = std::hash::BuildHasherDefault<LabelsHasher>;
+
+/// A set of label sets hashed with [`LabelsHasher`].
+pub type LabelsSet = std::collections::HashSet<Labels, LabelsBuildHasher>;
+
 /// Builds or edits a label set; pairs may come in any order.
 #[derive(Debug, Default, Clone)]
 pub struct LabelsBuilder {

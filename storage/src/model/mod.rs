@@ -12,7 +12,8 @@ mod sample;
 pub use batch::{Batch, Series};
 pub use exemplar::Exemplar;
 pub use labels::{
-    Iter as LabelsIter, Labels, LabelsBuilder, LabelsError, RawPairs as LabelsRawPairs, METRIC_NAME,
+    Iter as LabelsIter, Labels, LabelsBuildHasher, LabelsBuilder, LabelsError, LabelsHasher,
+    LabelsSet, RawPairs as LabelsRawPairs, METRIC_NAME,
 };
 pub use metadata::{Metadata, MetricType};
 pub use sample::{is_stale_nan, stale_nan, Sample, STALE_NAN_BITS};

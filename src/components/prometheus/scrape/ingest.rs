@@ -15,11 +15,9 @@
 //! `honor_timestamps`, and such series are left out of staleness tracking
 //! unless `track_timestamps_staleness`.
 
-use std::borrow::Cow;
-use std::collections::HashSet;
-
 use smelter_storage::exposition::{Entry, Format, ParseError, Parser};
-use smelter_storage::{Labels, Sample, Series};
+use smelter_storage::{Labels, LabelsSet, Sample, Series};
+use std::borrow::Cow;
 
 use super::arguments::Limits;
 
@@ -39,9 +37,9 @@ pub struct Ingested {
     /// One series per distinct label set, in page order.
     pub series: Vec<Series>,
     /// Every distinct label set of the page.
-    pub seen: HashSet<Labels>,
+    pub seen: LabelsSet,
     /// Those not tracked for staleness (honored explicit timestamps).
-    pub untracked: HashSet<Labels>,
+    pub untracked: LabelsSet,
     /// Sample lines on the page (`scrape_samples_scraped`).
     pub total: usize,
     /// Samples kept (`scrape_samples_post_metric_relabeling`); below `total`

@@ -9,32 +9,25 @@
 //! Series whose page timestamp was honored are not tracked unless
 //! `track_timestamps_staleness`, as in Prometheus.
 
-use std::collections::HashSet;
-
-use smelter_storage::{Labels, Sample, Series};
+use smelter_storage::{Labels, LabelsSet, Sample, Series};
 
 /// The series of a target's previous scrape.
 #[derive(Debug, Default)]
 pub struct SeriesState {
-    seen: HashSet<Labels>,
-    untracked: HashSet<Labels>,
+    seen: LabelsSet,
+    untracked: LabelsSet,
 }
 
 impl SeriesState {
     /// How many of `current` were not in the previous scrape
     /// (`scrape_series_added`).
-    pub fn series_added(&self, current: &HashSet<Labels>) -> usize {
+    pub fn series_added(&self, current: &LabelsSet) -> usize {
         current.iter().filter(|l| !self.seen.contains(*l)).count()
     }
 
     /// Markers for every tracked series of the previous scrape absent from
     /// `current`, then `current` becomes the previous scrape.
-    pub fn advance(
-        &mut self,
-        current: HashSet<Labels>,
-        untracked: HashSet<Labels>,
-        ts_ms: i64,
-    ) -> Vec<Series> {
+    pub fn advance(&mut self, current: LabelsSet, untracked: LabelsSet, ts_ms: i64) -> Vec<Series> {
         let mut gone: Vec<&Labels> = self
             .seen
             .iter()
@@ -53,7 +46,7 @@ impl SeriesState {
     /// Markers for every tracked series, forgetting them (a failed scrape, a
     /// removed target).
     pub fn all_stale(&mut self, ts_ms: i64) -> Vec<Series> {
-        self.advance(HashSet::new(), HashSet::new(), ts_ms)
+        self.advance(LabelsSet::default(), LabelsSet::default(), ts_ms)
     }
 
     /// Number of series remembered.
