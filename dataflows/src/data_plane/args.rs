@@ -3,7 +3,7 @@
 //! When the control plane reports new arguments for a processor (new relabel rules),
 //! the runtime calls `DataPlane::update_args`; the data plane is not rebuilt. The new
 //! value goes into the processor's [`ArgsCell`] stamped with the current epoch `e`. An
-//! argument input on every worker (a timely source ticking with the clock) picks it up
+//! argument input on every worker (a timely source, woken by `update_args`) picks it up
 //! and emits it at `e`; the processor applies, before a record of epoch `t`, every
 //! argument update of epoch `≤ t`, and waits for the argument frontier to pass `t`
 //! first. So every batch pushed after `update_args` returned (hence carried by an epoch

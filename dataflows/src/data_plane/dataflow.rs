@@ -7,14 +7,14 @@
 //! ```
 //!
 //! Every worker builds the same operators in the same order (timely requires it);
-//! only the source's owner worker drains its queue. Sources and argument inputs tick
+//! only the source's owner worker drains its queue. Sources and argument inputs advance
 //! with the clock and drop their capabilities when their generation is closing; a
 //! closing dataflow therefore completes once what it holds has reached the sinks and
 //! been acknowledged, which is how a rebuild waits for in-flight batches.
 
 use super::ack::{Ack, AckSlot, AckedEpochs};
 use super::args::ArgsCell;
-use super::clock::{Clock, Epoch};
+use super::clock::{Clock, Epoch, Inputs};
 use super::graph::{Component, Graph, OperatorFn, Partition, Plan, Sink};
 use super::source::SourceQueue;
 use crate::control_plane::NodeId;
@@ -23,7 +23,6 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::operator::{empty, source};
@@ -42,7 +41,9 @@ pub(crate) struct Generation<D, A> {
     pub plan: Plan,
     pub queues: HashMap<NodeId, Arc<SourceQueue<D>>>,
     pub args: HashMap<NodeId, Arc<ArgsCell<A>>>,
-    pub clock: Clock,
+    pub clock: Arc<Clock>,
+    /// Every input operator of this generation, on every worker.
+    pub inputs: Inputs,
     pub max_in_flight: usize,
     /// Set by the controller: inputs release their capabilities.
     pub closing: AtomicBool,
@@ -279,7 +280,7 @@ where
     }
 }
 
-/// Drains a source's queue on its owner and ticks with the clock.
+/// Drains a source's queue on its owner and moves the clock past what it emitted.
 fn source_operator<'s, D, A>(
     scope: Scope<'s, Epoch>,
     generation: Arc<Generation<D, A>>,
@@ -295,12 +296,14 @@ where
     source(scope, "Source", move |capability, info| {
         let activator = scope.activator_for(Rc::clone(&info.address));
         let sync = scope.worker().sync_activator_for(info.address.to_vec());
-        local.borrow_mut().activator = Some(activator.clone());
+        local.borrow_mut().activator = Some(activator);
         // Only the owner emits; the other workers' instances release their capability
         // at once, so they never hold a frontier back.
         let mut capability = (is_owner && queue.is_some()).then_some(capability);
+        if capability.is_some() {
+            generation.inputs.register(sync.clone());
+        }
         let mut buffer = Vec::new();
-        let mut next_tick: Option<Instant> = None;
         move |output| {
             let Some(held) = capability.as_mut() else {
                 return;
@@ -328,12 +331,16 @@ where
                     session.give(batch);
                     local.pending.push_back((epoch, slot));
                 }
-            }
-            // The clock: wake up next tick even if nothing is pushed. One timer at a time.
-            let instant = Instant::now();
-            if next_tick.is_none_or(|due| due <= instant) {
-                next_tick = Some(instant + generation.clock.tick());
-                activator.activate_after(generation.clock.tick());
+                drop(session);
+                // Close the epoch at once: move the clock past it and wake every input,
+                // so the frontiers pass it as soon as the sinks acknowledged it.
+                if generation.clock.advance_past(epoch) {
+                    generation.inputs.wake();
+                }
+                let now = generation.clock.now();
+                if now > *held.time() {
+                    held.downgrade(&now);
+                }
             }
         }
     })
@@ -351,7 +358,9 @@ where
     A: Clone + Send + Sync + 'static,
 {
     source(scope, "Arguments", move |capability, info| {
-        let activator = scope.activator_for(Rc::clone(&info.address));
+        generation
+            .inputs
+            .register(scope.worker().sync_activator_for(info.address.to_vec()));
         let mut capability = Some(capability);
         let mut seen = seen;
         move |output| {
@@ -372,7 +381,6 @@ where
             if now > *held.time() {
                 held.downgrade(&now);
             }
-            activator.activate_after(generation.clock.tick());
         }
     })
 }

@@ -40,7 +40,7 @@ pub use source::{Push, PushError, SourceHandle};
 
 use crate::control_plane::NodeId;
 use args::ArgsCell;
-use clock::Clock;
+use clock::{Clock, Inputs};
 use dataflow::Generation;
 use graph::{Component, Plan};
 use source::SourceQueue;
@@ -58,8 +58,6 @@ use worker::Command;
 pub struct DataPlaneConfig {
     /// Worker threads.
     pub workers: usize,
-    /// Length of an epoch: every input advances at least this often.
-    pub tick: Duration,
     /// Batches each source queue holds before `push` waits.
     pub queue_capacity: usize,
     /// Batches of one source in the dataflow and not yet acknowledged before the source
@@ -70,12 +68,11 @@ pub struct DataPlaneConfig {
 }
 
 impl DataPlaneConfig {
-    /// Defaults for `workers` workers: 2 ms epochs, 1024 queued and 4096 in-flight
-    /// batches per source.
+    /// Defaults for `workers` workers: 1024 queued and 4096 in-flight batches per
+    /// source.
     pub fn new(workers: usize) -> Self {
         DataPlaneConfig {
             workers,
-            tick: Duration::from_millis(2),
             queue_capacity: 1024,
             max_in_flight: 4096,
             shutdown_timeout: Duration::from_secs(5),
@@ -86,7 +83,7 @@ impl DataPlaneConfig {
 /// A running data plane. See the module documentation.
 pub struct DataPlane<D: ExchangeData + Clone, A: Clone + Send + Sync + 'static> {
     config: DataPlaneConfig,
-    clock: Clock,
+    clock: Arc<Clock>,
     queues: HashMap<NodeId, Arc<SourceQueue<D>>>,
     args: HashMap<NodeId, Arc<ArgsCell<A>>>,
     current: Arc<Generation<D, A>>,
@@ -125,7 +122,6 @@ where
         }
         let receivers = Arc::new(Mutex::new(receivers));
         let threads = Arc::new(Mutex::new(Vec::new()));
-        let tick = config.tick;
         let registered = Arc::clone(&threads);
         let timely_config = timely::Config {
             communication: timely::CommunicationConfig::Process(workers),
@@ -142,17 +138,18 @@ where
             if let Ok(mut threads) = registered.lock() {
                 threads.push(std::thread::current());
             }
-            worker::run(worker, receiver, tick);
+            worker::run(worker, receiver);
         })
         .map_err(DataPlaneError::Start)?;
-        let clock = Clock::new(config.tick);
+        let clock = Arc::new(Clock::default());
         let placeholder = Arc::new(Generation {
             number: 0,
             graph: Graph::new(),
             plan: Plan::default(),
             queues: HashMap::new(),
             args: HashMap::new(),
-            clock,
+            clock: Arc::clone(&clock),
+            inputs: Inputs::default(),
             max_in_flight: 0,
             closing: AtomicBool::new(true),
             drained: AtomicUsize::new(workers),
@@ -189,6 +186,8 @@ where
             .get(&id)
             .ok_or(DataPlaneError::UnknownProcessor(id))?;
         cell.set(args, &self.clock);
+        // The argument inputs are not scheduled unless woken.
+        self.current.inputs.wake();
         Ok(())
     }
 
@@ -261,7 +260,8 @@ where
             plan,
             queues,
             args,
-            clock: self.clock,
+            clock: Arc::clone(&self.clock),
+            inputs: Inputs::default(),
             max_in_flight: self.config.max_in_flight.max(1),
             closing: AtomicBool::new(false),
             drained: AtomicUsize::new(0),
@@ -275,12 +275,13 @@ where
     }
 
     /// Stops the current dataflow's inputs: the queues have no reader until the next
-    /// install, and the inputs drop their capabilities at their next tick.
+    /// install, and the inputs drop their capabilities once woken.
     fn close_current(&self) {
         for queue in self.current.queues.values() {
             queue.set_reader(None);
         }
         self.current.closing.store(true, Ordering::Release);
+        self.current.inputs.wake();
         self.unpark();
     }
 

@@ -9,7 +9,6 @@
 use super::dataflow::{self, Generation, Installed};
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
-use std::time::Duration;
 use timely::worker::Worker;
 use timely::ExchangeData;
 
@@ -22,7 +21,7 @@ pub(crate) enum Command<D, A> {
 }
 
 /// Runs the worker until [`Command::Shutdown`] (or the controller is gone).
-pub(crate) fn run<D, A>(worker: &mut Worker, commands: Receiver<Command<D, A>>, tick: Duration)
+pub(crate) fn run<D, A>(worker: &mut Worker, commands: Receiver<Command<D, A>>)
 where
     D: ExchangeData + Clone,
     A: Clone + Send + Sync + 'static,
@@ -44,8 +43,9 @@ where
                 Err(TryRecvError::Empty) => break,
             }
         }
-        // Parks until an activation (a push, an ack, the clock) or the next tick.
-        worker.step_or_park(Some(tick));
+        // Parks until an activation (a push, an ack, a clock move, a command's unpark):
+        // no timeout, so an idle data plane does not wake up at all.
+        worker.step_or_park(None);
         for dataflow in installed.iter_mut() {
             dataflow.after_step();
         }
