@@ -35,6 +35,7 @@ mod reader;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub use error::{EntryError, EntrySeq, Result, WalError};
 pub use queue::{DropReport, Queue};
@@ -63,6 +64,20 @@ impl Default for WalConfig {
     }
 }
 
+/// How long [`Wal::open`] waits for a lock held by a WAL being closed.
+pub const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// sled reports a held file lock as an I/O error of kind `WouldBlock`
+/// (`could not acquire lock on …`).
+fn is_lock_contention(e: &sled::Error) -> bool {
+    match e {
+        sled::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("acquire lock")
+        }
+        _ => false,
+    }
+}
+
 /// A write-ahead log directory holding any number of named queues. Cheap to
 /// clone; clones share the database.
 #[derive(Clone)]
@@ -80,16 +95,32 @@ impl Wal {
     }
 
     /// Opens (or creates) the WAL in `dir`.
+    ///
+    /// A WAL closed a moment ago in this process may still be locked: sled's
+    /// background flusher holds the database until its thread notices the
+    /// drop. Opening waits for that (up to [`LOCK_WAIT`]) instead of failing,
+    /// so a reload or a restart of the same component can reopen its WAL.
     pub fn open_with(dir: impl AsRef<Path>, config: &WalConfig) -> Result<Wal> {
-        let db = sled::Config::new()
-            .path(dir.as_ref())
-            .cache_capacity(config.cache_capacity_bytes)
-            .flush_every_ms(config.flush_every_ms)
-            .open()?;
-        Ok(Wal {
-            db,
-            queues: Arc::default(),
-        })
+        let started = Instant::now();
+        loop {
+            let opened = sled::Config::new()
+                .path(dir.as_ref())
+                .cache_capacity(config.cache_capacity_bytes)
+                .flush_every_ms(config.flush_every_ms)
+                .open();
+            match opened {
+                Ok(db) => {
+                    return Ok(Wal {
+                        db,
+                        queues: Arc::default(),
+                    })
+                }
+                Err(e) if is_lock_contention(&e) && started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// The queue called `name`, created empty if new. Every call with the same

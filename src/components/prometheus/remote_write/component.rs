@@ -11,9 +11,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use smelter_storage::wal::{Wal, WalError};
+use smelter_storage::wal::Wal;
 use tokio::runtime::Handle;
 
 use super::args::Arguments;
@@ -101,30 +100,11 @@ fn open_queues(wal: &Wal, args: &Arguments) -> Result<Vec<Arc<Queue>>, Component
         .collect()
 }
 
-/// How long build waits for the WAL's lock: a component of the same ID
-/// removed by the previous reload may still be closing it.
-const LOCK_WAIT: Duration = Duration::from_secs(5);
-
+/// Opens the component's WAL (waiting briefly for a WAL of the same ID
+/// that the previous reload is still closing: `Wal::open`).
 fn open_wal(dir: &Path) -> Result<Wal, ComponentError> {
-    let started = Instant::now();
-    loop {
-        match Wal::open(dir) {
-            Ok(wal) => return Ok(wal),
-            Err(e) if started.elapsed() < LOCK_WAIT && is_lock_error(&e) => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => {
-                return Err(ComponentError::runtime(format!(
-                    "opening the WAL in {}: {e}",
-                    dir.display()
-                )))
-            }
-        }
-    }
-}
-
-fn is_lock_error(e: &WalError) -> bool {
-    e.to_string().contains("lock")
+    Wal::open(dir)
+        .map_err(|e| ComponentError::runtime(format!("opening the WAL in {}: {e}", dir.display())))
 }
 
 fn build(ctx: BuildContext, args: &Value) -> Result<Box<dyn Component>, ComponentError> {
