@@ -16,22 +16,14 @@ pub async fn run_derived_exports(
     derive: impl Fn(&Value) -> Result<Value, ComponentError>,
 ) -> Result<(), ComponentError> {
     health.healthy(healthy);
-    loop {
-        tokio::select! {
-            _ = ctx.cancel.cancelled() => return Ok(()),
-            changed = ctx.args.changed() => {
-                if changed.is_err() {
-                    return Ok(());
-                }
-                let args = ctx.args.borrow_and_update().clone();
-                match derive(&args) {
-                    Ok(value) => {
-                        exports.publish(value);
-                        health.healthy(healthy);
-                    }
-                    Err(e) => health.unhealthy(e.to_string()),
-                }
+    while let Some(args) = ctx.next_args().await {
+        match derive(&args) {
+            Ok(value) => {
+                exports.publish(value);
+                health.healthy(healthy);
             }
+            Err(e) => health.unhealthy(e.to_string()),
         }
     }
+    Ok(())
 }

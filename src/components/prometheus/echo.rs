@@ -162,21 +162,15 @@ impl Component for Echo {
             if self.sink.batches.load(Ordering::Acquire) == 0 {
                 self.sink.health.healthy("echoed 0 samples in 0 batches");
             }
-            loop {
-                tokio::select! {
-                    _ = ctx.cancel.cancelled() => return Ok(()),
-                    changed = ctx.args.changed() => {
-                        if changed.is_err() {
-                            return Ok(());
-                        }
-                        let args = ctx.args.borrow_and_update().clone();
-                        match openmetrics(&args) {
-                            Ok(om) => self.sink.openmetrics.store(om, Ordering::Relaxed),
-                            Err(e) => tracing::warn!(error = %e, "prometheus.echo: ignoring invalid arguments"),
-                        }
+            while let Some(args) = ctx.next_args().await {
+                match openmetrics(&args) {
+                    Ok(om) => self.sink.openmetrics.store(om, Ordering::Relaxed),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "prometheus.echo: ignoring invalid arguments")
                     }
                 }
             }
+            Ok(())
         })
     }
 }
