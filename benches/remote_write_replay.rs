@@ -22,7 +22,6 @@
 //! (10), `RW_REPLAY_MAX_SHARDS` (50, Alloy's default). Results and the command: `benches/REMOTE_WRITE.md`.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -37,6 +36,12 @@ use smelter_storage::model::{Batch, Labels, Sample, Series};
 #[path = "support/counting_receiver.rs"]
 mod counting_receiver;
 use counting_receiver::CountingReceiver;
+
+// The tests' `smelter run` child process (it finds `free_port` below).
+#[path = "../tests/common/smelter.rs"]
+#[allow(dead_code)]
+mod smelter;
+use smelter::Smelter;
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
@@ -182,22 +187,6 @@ impl RssSampler {
     }
 }
 
-fn start_smelter(dir: &Path, http_port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_smelter"))
-        .arg("run")
-        .arg("--server.http.listen-addr")
-        .arg(format!("127.0.0.1:{http_port}"))
-        .arg("--storage.path")
-        .arg(dir.join("data"))
-        .arg(dir.join("config.alloy"))
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join(format!("smelter-{http_port}.log"))).expect("log"))
-        .spawn()
-        .expect("start smelter")
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -242,8 +231,9 @@ async fn wait_count(receiver: &CountingReceiver, at_least: u64, limit: Duration)
 }
 
 fn main() {
-    // `cargo test --benches` runs every bench binary: keep that a smoke run.
-    let smoke = std::env::args().any(|a| a == "--test" || a == "--list");
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not, and
+    // gets a smoke run.
+    let smoke = !std::env::args().any(|a| a == "--bench");
     let backlog = env_or("RW_REPLAY_BACKLOG", if smoke { 20_000 } else { 10_000_000 });
     let rate = env_or("RW_REPLAY_RATE", 100_000);
     let steady_secs = env_or("RW_REPLAY_STEADY_SECS", if smoke { 1 } else { 20 });
@@ -297,9 +287,9 @@ prometheus.remote_write "out" {{
         };
 
         // 1. steady
-        let mut smelter = start_smelter(dir.path(), free_port());
+        let mut smelter = Smelter::start(dir.path());
         wait_accepting(&pusher).await;
-        let rss = RssSampler::start(smelter.id());
+        let rss = RssSampler::start(smelter.child.id());
         let stop = Arc::new(AtomicBool::new(false));
         let steady = tokio::spawn(pusher.clone().steady(rate, stop.clone()));
         tokio::time::sleep(Duration::from_secs(steady_secs)).await;
@@ -339,18 +329,18 @@ prometheus.remote_write "out" {{
         );
 
         // 3. crash with the backlog on disk.
-        let _ = smelter.kill();
-        let _ = smelter.wait();
+        let _ = smelter.child.kill();
+        let _ = smelter.child.wait();
 
         // 4. restart with the receiver still down: what opening the WAL with
         // the backlog costs on its own ...
-        smelter = start_smelter(dir.path(), free_port());
-        let rss = RssSampler::start(smelter.id());
+        smelter = Smelter::start(dir.path());
+        let rss = RssSampler::start(smelter.child.id());
         wait_accepting(&pusher).await;
         tokio::time::sleep(Duration::from_secs(2)).await;
         println!(
             "restarted on the backlog, receiver still down: RSS {:.1} MiB",
-            rss_kib(smelter.id()).unwrap_or(0) as f64 / 1024.0
+            rss_kib(smelter.child.id()).unwrap_or(0) as f64 / 1024.0
         );
         // ... then replay while the steady load goes on.
         receiver.resume().await;
@@ -365,7 +355,7 @@ prometheus.remote_write "out" {{
         let _ = steady.await;
         let acked = pusher.acked.load(Ordering::Acquire);
         wait_count(&receiver, acked, Duration::from_secs(120)).await;
-        let threads = status_field(smelter.id(), "Threads").unwrap_or(0);
+        let threads = status_field(smelter.child.id(), "Threads").unwrap_or(0);
         let (replay_peak, replay_mean) = rss.finish(0);
         println!("smelter threads after the replay: {threads}");
         let drain_rate = filled as f64 / drain.as_secs_f64();
@@ -379,7 +369,7 @@ prometheus.remote_write "out" {{
             replay_peak / steady_peak.max(0.001),
             receiver.count()
         );
-        let _ = smelter.kill();
-        let _ = smelter.wait();
+        let _ = smelter.child.kill();
+        let _ = smelter.child.wait();
     });
 }

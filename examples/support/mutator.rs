@@ -73,24 +73,10 @@ pub const DICTIONARY: &[&str] = &[
     "]]]]",
 ];
 
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        // xorshift64*: fast and good enough to pick mutations.
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-}
+// The storage fuzzers' random source, so every fuzzer draws the same way.
+#[path = "../../storage/examples/support/rng.rs"]
+mod rng;
+pub use rng::Rng;
 
 pub fn corpus_files(dir: &Path, out: &mut Vec<Vec<u8>>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
