@@ -43,6 +43,7 @@ mod scaling;
 mod sender;
 mod shard;
 mod sink;
+mod tail;
 
 pub use args::{Arguments, Auth, EndpointConfig, QueueConfig, WalArgs};
 pub use component::registration;

@@ -46,6 +46,7 @@ use super::progress::Progress;
 use super::scaling;
 use super::sender::{self, Sender};
 use super::shard::{now_ms, Part, Positions};
+use super::tail::Tail;
 
 /// Errors of the queue.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -128,6 +129,8 @@ pub(super) struct Shared {
     flushed: Notify,
     /// The running shards' positions; replaced when the shard count changes.
     positions: Mutex<Arc<Positions>>,
+    /// The newest appended batches, so the reader need not read them back.
+    pub(super) tail: Tail,
 }
 
 impl Shared {
@@ -187,6 +190,7 @@ impl Queue {
             flush_wanted: Notify::new(),
             flushed: Notify::new(),
             positions: Mutex::new(Arc::new(Positions::new(&initial))),
+            tail: Tail::new(cfg.queue.capacity.saturating_mul(cfg.queue.shards())),
         });
         tracing::info!(
             remote_name = %cfg.name, url = %cfg.url, shards,
@@ -216,35 +220,42 @@ impl Queue {
 
     /// Stores `batch` in the WAL; the returned [`Ack`] resolves once a flush
     /// covers it. Samples older than `ttl` are dropped first (counted).
-    pub fn append(&self, mut batch: Batch) -> Result<Ack, QueueError> {
-        self.append_in_place(&mut batch)
+    pub fn append(&self, batch: Batch) -> Result<Ack, QueueError> {
+        self.append_shared(&mut Arc::new(batch))
     }
 
-    /// As [`Queue::append`], without taking the batch: a sink feeding several
-    /// endpoints stores one batch in each queue without cloning it, and keeps
-    /// it to retry when the queue was closed under it (a reload).
-    /// Samples older than `ttl` are removed from `batch`.
-    pub fn append_in_place(&self, batch: &mut Batch) -> Result<Ack, QueueError> {
+    /// As [`Queue::append`], for a batch shared with other queues: a sink
+    /// feeding several endpoints stores one batch in each without copying
+    /// it, and keeps it to retry when the queue was closed under it (a
+    /// reload). Samples older than `ttl` are removed from `batch` (copied
+    /// first if it is shared).
+    pub fn append_shared(&self, batch: &mut Arc<Batch>) -> Result<Ack, QueueError> {
         if self.stop.is_cancelled() {
             return Err(QueueError::Closed);
         }
         let m = &self.shared.metrics;
         if !self.shared.opts.ttl.is_zero() {
             let cutoff = now_ms() - self.shared.opts.ttl.as_millis() as i64;
-            let mut dropped = 0u64;
-            for s in &mut batch.series {
-                let before = s.samples.len();
-                s.samples.retain(|x| x.timestamp_ms >= cutoff);
-                dropped += (before - s.samples.len()) as u64;
+            let old = |s: &smelter_storage::model::Series| {
+                s.samples.first().is_some_and(|x| x.timestamp_ms < cutoff)
+            };
+            if batch.series.iter().any(old) {
+                let batch = Arc::make_mut(batch);
+                let mut dropped = 0u64;
+                for s in &mut batch.series {
+                    let before = s.samples.len();
+                    s.samples.retain(|x| x.timestamp_ms >= cutoff);
+                    dropped += (before - s.samples.len()) as u64;
+                }
+                if dropped > 0 {
+                    m.dropped(reason::TTL, dropped);
+                    tracing::warn!(
+                        remote_name = %self.shared.cfg.name, samples = dropped,
+                        "dropping samples older than ttl at append"
+                    );
+                }
+                batch.series.retain(|s| !s.samples.is_empty());
             }
-            if dropped > 0 {
-                m.dropped(reason::TTL, dropped);
-                tracing::warn!(
-                    remote_name = %self.shared.cfg.name, samples = dropped,
-                    "dropping samples older than ttl at append"
-                );
-            }
-            batch.series.retain(|s| !s.samples.is_empty());
         }
         if batch.series.is_empty() {
             return Ok(Ack {
@@ -260,6 +271,7 @@ impl Queue {
             .max()
             .unwrap_or(0);
         let seq = self.shared.q.append(batch)?;
+        self.shared.tail.push(seq, batch.clone());
         EndpointMetrics::raise(&m.highest_ts, highest as f64 / 1000.0);
         let (tx, rx) = oneshot::channel();
         self.shared
@@ -425,6 +437,11 @@ fn maintain(shared: &Shared, positions: &[u64], disk: bool) -> Result<(), QueueE
     }
     if let Some(cap) = shared.opts.max_wal_size {
         let report = shared.q.enforce_size_cap(cap)?;
+        if report.entries > 0 {
+            if let Some(first) = shared.q.first_seq()? {
+                shared.tail.evict_below(first);
+            }
+        }
         if report.samples > 0 {
             m.dropped(reason::WAL_SIZE_CAP, report.samples);
             tracing::warn!(
@@ -540,15 +557,28 @@ pub(super) async fn read_loop(
             }
             continue;
         }
-        let s = shared.clone();
-        let from = next;
-        let chunk = tokio::task::spawn_blocking(move || {
-            s.q.read_from(from)
-                .take(READ_CHUNK)
-                .collect::<Vec<Result<wal::Entry, WalError>>>()
-        })
-        .await;
-        let Ok(chunk) = chunk else { return };
+        let chunk = match shared.tail.take(next) {
+            Some(batch) => {
+                let batch = Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone());
+                vec![Ok(wal::Entry { seq: next, batch })]
+            }
+            None => {
+                // Not in memory (a backlog, a restart): read the WAL up to
+                // the next entry the tail holds.
+                let s = shared.clone();
+                let from = next;
+                let until = shared.tail.next_held(next).unwrap_or(u64::MAX);
+                let take = READ_CHUNK.min(usize::try_from(until - from).unwrap_or(usize::MAX));
+                let chunk = tokio::task::spawn_blocking(move || {
+                    s.q.read_from(from)
+                        .take(take)
+                        .collect::<Vec<Result<wal::Entry, WalError>>>()
+                })
+                .await;
+                let Ok(chunk) = chunk else { return };
+                chunk
+            }
+        };
         let mut progressed = false;
         for item in chunk {
             let entry = match item {

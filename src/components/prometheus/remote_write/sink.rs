@@ -2,7 +2,7 @@
 //! writes batches into, and where the durability promise is kept.
 //!
 //! ```text
-//! worker ─ write(epoch, batch) ─▶ Queue::append_in_place (every endpoint) ─▶ parked acks
+//! worker ─ write(epoch, batch) ─▶ Queue::append_shared (every endpoint) ─▶ parked acks
 //! worker ─ flush(epoch, ack)   ─▶ tokio: await the epoch's WAL acks ─▶ ack.ack()
 //! ```
 //!
@@ -124,13 +124,13 @@ impl WalSink {
     /// Stores `batch` in the queue of endpoint `name`, retrying until it is
     /// stored, the endpoint is gone from the configuration, or the component
     /// is removed.
-    fn store(&self, name: &str, batch: &mut MetricsBatch) -> Option<Ack> {
+    fn store(&self, name: &str, batch: &mut Arc<MetricsBatch>) -> Option<Ack> {
         let mut wait = RETRY_MIN;
         let mut failing = false;
         loop {
             let queues = self.current()?;
             let queue = queues.iter().find(|q| q.config().name == name)?;
-            match queue.append_in_place(batch) {
+            match queue.append_shared(batch) {
                 Ok(ack) => {
                     if failing {
                         self.health.healthy("writing to the WAL again");
@@ -155,12 +155,13 @@ impl WalSink {
 }
 
 impl Sink<MetricsBatch> for WalSink {
-    fn write(&self, worker: usize, epoch: Epoch, mut batch: MetricsBatch) {
+    fn write(&self, worker: usize, epoch: Epoch, batch: MetricsBatch) {
         let Some(queues) = self.current() else {
             tracing::warn!(component = %self.id, samples = batch.sample_count(), "batch reached a removed prometheus.remote_write");
             return;
         };
         let samples = batch.sample_count() as u64;
+        let mut batch = Arc::new(batch);
         let names: Vec<String> = queues.iter().map(|q| q.config().name.clone()).collect();
         drop(queues);
         let acks: Vec<Ack> = names
