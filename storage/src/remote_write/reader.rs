@@ -38,7 +38,7 @@ pub(super) fn read_request(mut buf: &[u8]) -> Result<Batch, DecodeError> {
     Ok(batch)
 }
 
-fn read_series<'a>(
+pub(super) fn read_series<'a>(
     mut buf: &'a [u8],
     index: usize,
     pairs: &mut Vec<(&'a str, &'a str)>,

@@ -8,14 +8,20 @@
 //!
 //! | bytes  | field                                                            |
 //! |--------|------------------------------------------------------------------|
-//! | 0      | format version, `1`                                              |
+//! | 0      | format version, `2` (`1` is still read)                          |
 //! | 1..9   | cumulative value bytes of the queue up to and including this one |
 //! | 9..17  | cumulative samples of the queue up to and including this one     |
 //! | 17..25 | samples in this entry                                            |
-//! | 25..   | snappy *raw block* of the rmp-serde (array form) encoded batch   |
+//! | 25..   | snappy *raw block* of the rmp-serde (array form) payload         |
 //!
-//! Inside the batch, label sets are msgpack byte strings holding
-//! [`crate::model::Labels`]' canonical encoding.
+//! Payload of format 2: `[[series...], [metadata...]]`, each series
+//! `[hash, samples, min_ts, max_ts, bin]` where `bin` is the series'
+//! `WriteRequest.timeseries` field in remote write 1.0 wire form
+//! ([`EncodedBatch`]): the sender sends it as it is, so neither reading an
+//! entry back nor sending it re-encodes label sets. Format 1 (a
+//! [`crate::model::Batch`], label sets as msgpack byte strings of
+//! [`crate::model::Labels`]' canonical encoding) is still read, and turned
+//! into format 2's form on the way out.
 //!
 //! Why the cumulative counters: backlog size and sample count come from the
 //! first and last entries alone (O(log n), no scan at open), and the size cap
@@ -23,10 +29,15 @@
 //! snappy rather than the framed format: sled already checksums what it
 //! stores, so the frame's CRC would be paid twice; raw is smaller and faster.
 
-use super::error::EntryError;
-use crate::model::Batch;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize, Serializer};
 
-pub(crate) const VERSION: u8 = 1;
+use super::error::EntryError;
+use crate::model::{Batch, Metadata};
+use crate::remote_write::{EncodedBatch, EncodedSeries};
+
+pub(crate) const VERSION: u8 = 2;
+const VERSION_1: u8 = 1;
 pub(crate) const HEADER_LEN: usize = 25;
 const MAX_SNAPPY_EXPANSION: usize = 32;
 
@@ -47,10 +58,40 @@ pub(crate) fn parse_key(key: &[u8]) -> Result<u64, EntryError> {
     Ok(u64::from_be_bytes(bytes))
 }
 
+/// A series' wire bytes as a msgpack `bin` (a plain `&[u8]` would be
+/// written as an array of integers).
+struct Bin<'a>(&'a [u8]);
+
+impl Serialize for Bin<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self.0)
+    }
+}
+
+#[derive(Serialize)]
+struct SeriesOut<'a>(u64, u32, i64, i64, Bin<'a>);
+
+#[derive(Serialize)]
+struct PayloadOut<'a>(Vec<SeriesOut<'a>>, &'a [Metadata]);
+
+#[derive(Deserialize)]
+struct SeriesIn<'a>(u64, u32, i64, i64, #[serde(borrow)] &'a [u8]);
+
+#[derive(Deserialize)]
+struct PayloadIn<'a>(#[serde(borrow)] Vec<SeriesIn<'a>>, Vec<Metadata>);
+
 /// Encodes `batch` into an entry value whose header still lacks the
 /// cumulative counters (filled by [`set_cumulative`] under the append lock).
-pub(crate) fn encode(batch: &Batch, samples: u64) -> Result<Vec<u8>, super::WalError> {
-    let payload = rmp_serde::to_vec(batch)?;
+pub(crate) fn encode(batch: &EncodedBatch, samples: u64) -> Result<Vec<u8>, super::WalError> {
+    let payload = PayloadOut(
+        batch
+            .series
+            .iter()
+            .map(|s| SeriesOut(s.hash, s.samples, s.min_ts, s.max_ts, Bin(&s.field)))
+            .collect(),
+        &batch.metadata,
+    );
+    let payload = rmp_serde::to_vec(&payload)?;
     let mut value = vec![0u8; HEADER_LEN + snap::raw::max_compress_len(payload.len())];
     let n = snap::raw::Encoder::new()
         .compress(&payload, &mut value[HEADER_LEN..])
@@ -70,7 +111,7 @@ pub(crate) fn header(value: &[u8]) -> Result<Header, EntryError> {
     if value.len() < HEADER_LEN {
         return Err(EntryError::Truncated(value.len()));
     }
-    if value[0] != VERSION {
+    if value[0] != VERSION && value[0] != VERSION_1 {
         return Err(EntryError::Version(value[0]));
     }
     let u = |r: std::ops::Range<usize>| {
@@ -87,7 +128,7 @@ pub(crate) fn header(value: &[u8]) -> Result<Header, EntryError> {
 
 /// Decodes an entry value, decompressing into `scratch` (reused across
 /// entries by readers so replay does not allocate a buffer per entry).
-pub(crate) fn decode(value: &[u8], scratch: &mut Vec<u8>) -> Result<Batch, EntryError> {
+pub(crate) fn decode(value: &[u8], scratch: &mut Vec<u8>) -> Result<EncodedBatch, EntryError> {
     header(value)?;
     let body = &value[HEADER_LEN..];
     let len = snap::raw::decompress_len(body).map_err(EntryError::Snappy)?;
@@ -102,7 +143,60 @@ pub(crate) fn decode(value: &[u8], scratch: &mut Vec<u8>) -> Result<Batch, Entry
     let n = snap::raw::Decoder::new()
         .decompress(body, scratch)
         .map_err(EntryError::Snappy)?;
-    rmp_serde::from_slice(&scratch[..n]).map_err(EntryError::Decode)
+    let payload = &scratch[..n];
+    if value[0] == VERSION_1 {
+        let batch: Batch = rmp_serde::from_slice(payload).map_err(EntryError::Decode)?;
+        return Ok(EncodedBatch::from_batch(&batch));
+    }
+    let PayloadIn(rows, metadata) = rmp_serde::from_slice(payload).map_err(EntryError::Decode)?;
+    // One buffer for every series of the entry, sliced per series.
+    let total = rows.iter().map(|r| r.4.len()).sum();
+    let mut buf = Vec::with_capacity(total);
+    for r in &rows {
+        buf.extend_from_slice(r.4);
+    }
+    let buf = Bytes::from(buf);
+    let mut start = 0;
+    for r in &rows {
+        check_field(r.4)?;
+    }
+    let series = rows
+        .iter()
+        .map(|r| {
+            let end = start + r.4.len();
+            let field = buf.slice(start..end);
+            start = end;
+            EncodedSeries {
+                field,
+                hash: r.0,
+                samples: r.1,
+                min_ts: r.2,
+                max_ts: r.3,
+            }
+        })
+        .collect();
+    Ok(EncodedBatch { series, metadata })
+}
+
+/// A shallow check of a stored series: one `timeseries` field whose length
+/// is the rest of the bytes. sled checksums what it stores, so this guards
+/// against format mistakes rather than bit rot; a series that passes and is
+/// still malformed inside is refused by the receiver (400: counted as
+/// dropped), never a panic here.
+fn check_field(field: &[u8]) -> Result<(), EntryError> {
+    let bad = |m| EntryError::Series(crate::remote_write::DecodeError::Malformed(m));
+    let mut rest = field;
+    let (tag, wire_type) =
+        prost::encoding::decode_key(&mut rest).map_err(|e| EntryError::Series(e.into()))?;
+    if tag != 1 || wire_type != prost::encoding::WireType::LengthDelimited {
+        return Err(bad("not a timeseries field"));
+    }
+    let len =
+        prost::encoding::decode_varint(&mut rest).map_err(|e| EntryError::Series(e.into()))?;
+    if len != rest.len() as u64 {
+        return Err(bad("timeseries length mismatch"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -118,7 +212,7 @@ mod tests {
             )],
             metadata: vec![],
         };
-        let mut v = encode(&batch, 100).unwrap();
+        let mut v = encode(&EncodedBatch::from_batch(&batch), 100).unwrap();
         set_cumulative(&mut v, 7, 9);
         v
     }
@@ -135,6 +229,26 @@ mod tests {
             }
         );
         assert_eq!(decode(&v, &mut Vec::new()).unwrap().sample_count(), 100);
+        let back = decode(&v, &mut Vec::new()).unwrap().to_batch().unwrap();
+        assert_eq!(back.series[0].samples.len(), 100);
+    }
+
+    #[test]
+    fn format_1_entries_are_still_read() {
+        let batch = Batch {
+            series: vec![Series::new(
+                Labels::from_pairs([("__name__", "m"), ("a", "b")]),
+                vec![Sample::new(1.5, 2), Sample::new(2.5, 3)],
+            )],
+            metadata: vec![],
+        };
+        let payload = rmp_serde::to_vec(&batch).unwrap();
+        let mut v = vec![0u8; HEADER_LEN];
+        v.extend(snap::raw::Encoder::new().compress_vec(&payload).unwrap());
+        v[0] = VERSION_1;
+        let got = decode(&v, &mut Vec::new()).unwrap();
+        assert_eq!(got, EncodedBatch::from_batch(&batch));
+        assert!(got.to_batch().unwrap().bit_eq(&batch));
     }
 
     #[test]

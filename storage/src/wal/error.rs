@@ -51,6 +51,8 @@ pub enum EntryError {
     Implausible(usize),
     #[error("invalid msgpack batch: {0}")]
     Decode(#[source] rmp_serde::decode::Error),
+    #[error("invalid series in wire form: {0}")]
+    Series(#[source] crate::remote_write::DecodeError),
 }
 
 pub type Result<T, E = WalError> = std::result::Result<T, E>;

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 pub use error::{EntryError, EntrySeq, Result, WalError};
 pub use queue::{DropReport, Queue};
-pub use reader::{Entries, Entry};
+pub use reader::{EncodedEntries, EncodedEntry, Entries, Entry};
 
 /// Tuning of the sled database under a [`Wal`].
 #[derive(Debug, Clone)]

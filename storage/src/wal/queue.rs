@@ -5,8 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use super::entry::{self, Header};
 use super::error::{EntrySeq, Result, WalError};
-use super::reader::Entries;
+use super::reader::{EncodedEntries, Entries};
 use crate::model::Batch;
+use crate::remote_write::EncodedBatch;
 
 pub(crate) const ENTRIES_PREFIX: &str = "entries:";
 const META_PREFIX: &str = "meta:";
@@ -94,6 +95,12 @@ impl Queue {
     /// Stores `batch` and returns its sequence number. The batch is durable
     /// only after the next [`flush`](Self::flush): acknowledge producers then.
     pub fn append(&self, batch: &Batch) -> Result<u64> {
+        self.append_encoded(&EncodedBatch::from_batch(batch))
+    }
+
+    /// [`Queue::append`] for a batch already in wire form (what the sender
+    /// also keeps in memory, so it encodes once).
+    pub fn append_encoded(&self, batch: &EncodedBatch) -> Result<u64> {
         let samples = batch.sample_count() as u64;
         // Encode and compress outside the lock: only numbering and the
         // in-memory sled insert are serialized.
@@ -118,9 +125,18 @@ impl Queue {
         Ok(())
     }
 
-    /// Reads entries with sequence number `>= seq`, lazily and in order.
+    /// Reads entries with sequence number `>= seq`, lazily and in order,
+    /// decoded into the model.
     pub fn read_from(&self, seq: u64) -> Entries {
         Entries {
+            inner: self.read_encoded_from(seq),
+        }
+    }
+
+    /// Reads entries with sequence number `>= seq`, lazily and in order, in
+    /// wire form: the sender's read, which decodes no label set.
+    pub fn read_encoded_from(&self, seq: u64) -> EncodedEntries {
+        EncodedEntries {
             queue: self.inner.name.clone(),
             iter: self.inner.entries.range(entry::key(seq)..),
             scratch: Vec::new(),

@@ -8,6 +8,7 @@
 use super::entry;
 use super::error::{EntrySeq, WalError};
 use crate::model::Batch;
+use crate::remote_write::EncodedBatch;
 
 /// One stored batch and its sequence number.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,17 +17,51 @@ pub struct Entry {
     pub batch: Batch,
 }
 
+/// One stored batch in wire form (what the sender reads) and its sequence
+/// number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedEntry {
+    pub seq: u64,
+    pub batch: EncodedBatch,
+}
+
+/// [`EncodedEntries`] decoded into the model, for tests and tools.
+pub struct Entries {
+    pub(super) inner: EncodedEntries,
+}
+
+impl Iterator for Entries {
+    type Item = Result<Entry, WalError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let e = match self.inner.next()? {
+            Ok(e) => e,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(
+            e.batch
+                .to_batch()
+                .map(|batch| Entry { seq: e.seq, batch })
+                .map_err(|source| WalError::Corrupt {
+                    queue: self.inner.queue.clone(),
+                    seq: EntrySeq(Some(e.seq)),
+                    source: super::EntryError::Series(source),
+                }),
+        )
+    }
+}
+
 /// Iterator over the entries of a queue from a sequence number on, in
 /// sequence order. Yields an error for a corrupt entry and goes on with the
 /// next one, so one bad entry does not block the queue.
-pub struct Entries {
+pub struct EncodedEntries {
     pub(super) queue: String,
     pub(super) iter: sled::Iter,
     pub(super) scratch: Vec<u8>,
 }
 
-impl Iterator for Entries {
-    type Item = Result<Entry, WalError>;
+impl Iterator for EncodedEntries {
+    type Item = Result<EncodedEntry, WalError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let (key, value) = match self.iter.next()? {
@@ -44,7 +79,7 @@ impl Iterator for Entries {
         };
         Some(
             entry::decode(&value, &mut self.scratch)
-                .map(|batch| Entry { seq, batch })
+                .map(|batch| EncodedEntry { seq, batch })
                 .map_err(|e| corrupt(&self.queue, Some(seq), e)),
         )
     }

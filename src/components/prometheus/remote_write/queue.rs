@@ -35,6 +35,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use smelter_storage::model::Batch;
+use smelter_storage::remote_write::EncodedBatch;
 use smelter_storage::wal::{self, Wal, WalError};
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 use tokio::task::JoinHandle;
@@ -270,8 +271,9 @@ impl Queue {
             .map(|s| s.timestamp_ms)
             .max()
             .unwrap_or(0);
-        let seq = self.shared.q.append(batch)?;
-        self.shared.tail.push(seq, batch.clone());
+        let encoded = EncodedBatch::from_batch(batch);
+        let seq = self.shared.q.append_encoded(&encoded)?;
+        self.shared.tail.push(seq, Arc::new(encoded));
         EndpointMetrics::raise(&m.highest_ts, highest as f64 / 1000.0);
         let (tx, rx) = oneshot::channel();
         self.shared
@@ -560,7 +562,7 @@ pub(super) async fn read_loop(
         let chunk = match shared.tail.take(next) {
             Some(batch) => {
                 let batch = Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone());
-                vec![Ok(wal::Entry { seq: next, batch })]
+                vec![Ok(wal::EncodedEntry { seq: next, batch })]
             }
             None => {
                 // Not in memory (a backlog, a restart): read the WAL up to
@@ -570,9 +572,9 @@ pub(super) async fn read_loop(
                 let until = shared.tail.next_held(next).unwrap_or(u64::MAX);
                 let take = READ_CHUNK.min(usize::try_from(until - from).unwrap_or(usize::MAX));
                 let chunk = tokio::task::spawn_blocking(move || {
-                    s.q.read_from(from)
+                    s.q.read_encoded_from(from)
                         .take(take)
-                        .collect::<Vec<Result<wal::Entry, WalError>>>()
+                        .collect::<Vec<Result<wal::EncodedEntry, WalError>>>()
                 })
                 .await;
                 let Ok(chunk) = chunk else { return };
@@ -608,7 +610,7 @@ pub(super) async fn read_loop(
             let seq = entry.seq;
             let mut parts: Vec<Vec<_>> = (0..n).map(|_| Vec::new()).collect();
             for series in entry.batch.series {
-                let i = (series.labels.stable_hash() % n) as usize;
+                let i = (series.hash % n) as usize;
                 parts[i].push(series);
             }
             for (i, (series, (tx, sem))) in parts.into_iter().zip(&shards).enumerate() {
@@ -616,7 +618,7 @@ pub(super) async fn read_loop(
                     // This shard delivered the entry before a restart.
                     continue;
                 }
-                let samples: usize = series.iter().map(|s| s.samples.len()).sum();
+                let samples: usize = series.iter().map(|s| s.samples as usize).sum();
                 let want = (samples as u32).min(capacity);
                 let permit = if want == 0 {
                     None

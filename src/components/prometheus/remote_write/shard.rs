@@ -7,8 +7,12 @@
 //! request at a time.
 //!
 //! The shard buffers parts, cuts requests of at most `max_samples_per_send`
-//! samples (or whatever has waited `batch_send_deadline`), encodes them with
-//! remote write 1.0 and hands them to the [`Sender`]. After each delivered
+//! samples (or whatever has waited `batch_send_deadline`) and hands them to
+//! the [`Sender`]. Series arrive in wire form and are copied into the request
+//! as they are; only a series that something must change on the way out
+//! (`write_relabel_config`, external labels, `sample_age_limit`) is decoded,
+//! changed and encoded again. A series in wire form is never split: a
+//! request ends before one that does not fit. After each delivered
 //! (or refused-for-good) request it publishes its *position*: the lowest
 //! WAL sequence number it still holds samples of, or one past the last
 //! entry it received when it holds nothing. Every entry below that position
@@ -36,8 +40,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hyper::body::Bytes;
-use smelter_storage::model::{Batch, Labels, Series};
-use smelter_storage::remote_write::Encoder;
+use smelter_storage::model::{Labels, Series};
+use smelter_storage::remote_write::{EncodedSeries, Encoder};
 use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -50,7 +54,7 @@ use crate::components::common::relabel::{self, LabelSet, Scratch, SortedLabels};
 /// The series of one WAL entry that belong to one shard.
 pub(super) struct Part {
     pub seq: u64,
-    pub series: Vec<Series>,
+    pub series: Vec<EncodedSeries>,
     /// Semaphore permits for the samples of this part; released when the
     /// part is fully sent.
     pub permit: Option<OwnedSemaphorePermit>,
@@ -92,9 +96,26 @@ impl Positions {
 /// A series waiting in a shard, with the entry it came from.
 struct Waiting {
     seq: u64,
-    series: Series,
-    /// Samples of `series` already sent.
+    series: Pending,
+    /// Samples of `series` already sent (only a decoded series is split).
     sent: usize,
+}
+
+/// A series as it will be sent.
+enum Pending {
+    /// Unchanged since the WAL: copied into the request.
+    Encoded(EncodedSeries),
+    /// Changed on the way out: encoded when the request is built.
+    Decoded(Series),
+}
+
+impl Pending {
+    fn samples(&self) -> usize {
+        match self {
+            Pending::Encoded(e) => e.samples as usize,
+            Pending::Decoded(s) => s.samples.len(),
+        }
+    }
 }
 
 /// Rewrites series labels on the way out: external labels, then
@@ -114,6 +135,12 @@ impl LabelRewriter {
             scratch: Scratch::default(),
             labels: SortedLabels::new(),
         }
+    }
+
+    /// Whether every series leaves as it came (no rules, no external
+    /// labels): then series are not decoded at all.
+    pub fn is_identity(&self) -> bool {
+        self.rules.is_empty() && self.external.is_empty()
     }
 
     /// The labels to send, or `None` when a rule drops the series.
@@ -170,8 +197,8 @@ impl Shard {
         loop {
             let due = deadline.is_some_and(|d| d <= Instant::now());
             if buffered >= max || (buffered > 0 && (due || !open)) {
-                let (batch, n, highest) = cut(&mut waiting, &mut buffered, max);
-                if let Err(e) = encoder.encode_into(&batch, &mut body) {
+                let (n, highest) = cut(&mut waiting, &mut buffered, max, &mut encoder);
+                if let Err(e) = encoder.finish_into(&mut body) {
                     // Only inputs of 4 GiB and more; max_samples_per_send
                     // keeps requests far below that.
                     tracing::error!(remote_name = %self.cfg.name, "encoding a request: {e}");
@@ -216,23 +243,22 @@ impl Shard {
             };
             last_seq = Some(part.seq);
             let cutoff = (!age_limit.is_zero()).then(|| now_ms() - age_limit.as_millis() as i64);
-            for mut series in part.series {
-                let Some(labels) = rewriter.rewrite(&series.labels) else {
-                    self.metrics
-                        .dropped(reason::RELABEL, series.samples.len() as u64);
-                    continue;
+            for encoded in part.series {
+                let fast = rewriter.is_identity()
+                    && cutoff.is_none_or(|c| encoded.min_ts >= c)
+                    && encoded.samples as usize <= max;
+                let series = if fast {
+                    Pending::Encoded(encoded)
+                } else {
+                    match self.change(encoded, &mut rewriter, cutoff) {
+                        Some(series) => Pending::Decoded(series),
+                        None => continue,
+                    }
                 };
-                series.labels = labels;
-                if let Some(cutoff) = cutoff {
-                    let before = series.samples.len();
-                    series.samples.retain(|s| s.timestamp_ms >= cutoff);
-                    self.metrics
-                        .dropped(reason::TOO_OLD, (before - series.samples.len()) as u64);
-                }
-                if series.samples.is_empty() {
+                if series.samples() == 0 {
                     continue;
                 }
-                buffered += series.samples.len();
+                buffered += series.samples();
                 waiting.push_back(Waiting {
                     seq: part.seq,
                     series,
@@ -253,40 +279,93 @@ impl Shard {
     }
 }
 
-/// Takes up to `max` samples from the front of `waiting` into a request.
-/// Returns the batch, its sample count and its highest timestamp in seconds.
-fn cut(waiting: &mut VecDeque<Waiting>, buffered: &mut usize, max: usize) -> (Batch, u64, f64) {
-    let mut batch = Batch::default();
+impl Shard {
+    /// Decodes a series and applies what changes it on the way out: label
+    /// rewriting and `sample_age_limit`. `None` when nothing of it is left
+    /// to send (every drop counted).
+    fn change(
+        &self,
+        encoded: EncodedSeries,
+        rewriter: &mut LabelRewriter,
+        cutoff: Option<i64>,
+    ) -> Option<Series> {
+        let mut series = match encoded.decode() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(remote_name = %self.cfg.name, "skipping a corrupt series from the WAL: {e}");
+                self.metrics
+                    .dropped(reason::CORRUPT, u64::from(encoded.samples).max(1));
+                return None;
+            }
+        };
+        let Some(labels) = rewriter.rewrite(&series.labels) else {
+            self.metrics
+                .dropped(reason::RELABEL, series.samples.len() as u64);
+            return None;
+        };
+        series.labels = labels;
+        if let Some(cutoff) = cutoff {
+            let before = series.samples.len();
+            series.samples.retain(|s| s.timestamp_ms >= cutoff);
+            self.metrics
+                .dropped(reason::TOO_OLD, (before - series.samples.len()) as u64);
+        }
+        (!series.samples.is_empty()).then_some(series)
+    }
+}
+
+/// Adds up to `max` samples from the front of `waiting` to the request
+/// `encoder` holds. Returns the sample count and the highest timestamp in
+/// seconds.
+fn cut(
+    waiting: &mut VecDeque<Waiting>,
+    buffered: &mut usize,
+    max: usize,
+    encoder: &mut Encoder,
+) -> (u64, f64) {
+    encoder.begin();
     let mut n = 0usize;
     let mut highest = i64::MIN;
     while n < max {
         let Some(w) = waiting.front_mut() else { break };
-        let left = w.series.samples.len() - w.sent;
+        let samples = match &mut w.series {
+            Pending::Encoded(e) => {
+                let k = e.samples as usize;
+                if n > 0 && k > max - n {
+                    // Not split: the next request starts with it.
+                    break;
+                }
+                encoder.push_encoded(e);
+                highest = highest.max(e.max_ts);
+                n += k;
+                waiting.pop_front();
+                continue;
+            }
+            Pending::Decoded(series) => series,
+        };
+        let left = samples.samples.len() - w.sent;
         let take = left.min(max - n);
-        if let Some(last) = w.series.samples[..w.sent + take].last() {
+        if let Some(last) = samples.samples[..w.sent + take].last() {
             highest = highest.max(last.timestamp_ms);
         }
         n += take;
         if w.sent == 0 && take == left {
-            // The whole series fits: move it, no copy (the common case).
-            if let Some(w) = waiting.pop_front() {
-                batch
-                    .series
-                    .push(Series::new(w.series.labels, w.series.samples));
-            }
+            encoder.push_series(samples);
+            waiting.pop_front();
             continue;
         }
-        let samples = w.series.samples[w.sent..w.sent + take].to_vec();
-        batch
-            .series
-            .push(Series::new(w.series.labels.clone(), samples));
+        let part = Series::new(
+            samples.labels.clone(),
+            samples.samples[w.sent..w.sent + take].to_vec(),
+        );
+        encoder.push_series(&part);
         w.sent += take;
-        if w.sent == w.series.samples.len() {
+        if w.sent == samples.samples.len() {
             waiting.pop_front();
         }
     }
     *buffered -= n;
-    (batch, n as u64, highest as f64 / 1000.0)
+    (n as u64, highest as f64 / 1000.0)
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {
@@ -307,39 +386,76 @@ pub(super) fn now_ms() -> i64 {
 mod tests {
     use super::*;
     use smelter_storage::model::Sample;
+    use smelter_storage::remote_write::decode;
 
-    fn waiting(seq: u64, name: &str, n: usize) -> Waiting {
+    fn series(name: &str, n: usize) -> Series {
+        Series::new(
+            Labels::from_pairs([("__name__", name)]),
+            (0..n)
+                .map(|i| Sample::new(i as f64, i as i64 * 1000))
+                .collect(),
+        )
+    }
+
+    fn decoded(seq: u64, name: &str, n: usize) -> Waiting {
         Waiting {
             seq,
-            series: Series::new(
-                Labels::from_pairs([("__name__", name)]),
-                (0..n)
-                    .map(|i| Sample::new(i as f64, i as i64 * 1000))
-                    .collect(),
-            ),
+            series: Pending::Decoded(series(name, n)),
             sent: 0,
         }
     }
 
+    fn encoded(seq: u64, name: &str, n: usize) -> Waiting {
+        Waiting {
+            seq,
+            series: Pending::Encoded(EncodedSeries::from_series(&series(name, n))),
+            sent: 0,
+        }
+    }
+
+    fn request(enc: &mut Encoder) -> Vec<Series> {
+        let mut body = Vec::new();
+        enc.finish_into(&mut body).unwrap();
+        decode(&body, 1 << 20).unwrap().series
+    }
+
     #[test]
-    fn cut_splits_series_and_keeps_order() {
+    fn cut_splits_decoded_series_and_keeps_order() {
         let mut w: VecDeque<Waiting> =
-            [waiting(1, "a", 3), waiting(1, "b", 4), waiting(2, "a", 2)].into();
+            [decoded(1, "a", 3), decoded(1, "b", 4), decoded(2, "a", 2)].into();
         let mut buffered = 9;
-        let (batch, n, highest) = cut(&mut w, &mut buffered, 5);
+        let mut enc = Encoder::default();
+        let (n, highest) = cut(&mut w, &mut buffered, 5, &mut enc);
         assert_eq!(n, 5);
         assert_eq!(buffered, 4);
-        assert_eq!(batch.series.len(), 2);
-        assert_eq!(batch.series[0].samples.len(), 3);
-        assert_eq!(batch.series[1].samples.len(), 2);
+        let got = request(&mut enc);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].samples.len(), 3);
+        assert_eq!(got[1].samples.len(), 2);
         assert_eq!(highest, 2.0);
         // The rest of "b" (entry 1) is still first: the shard's position
         // stays at entry 1 until it is sent.
         assert_eq!(w.front().map(|x| (x.seq, x.sent)), Some((1, 2)));
-        let (batch, n, highest) = cut(&mut w, &mut buffered, 5);
+        let (n, highest) = cut(&mut w, &mut buffered, 5, &mut enc);
         assert_eq!((n, buffered), (4, 0));
-        assert_eq!(batch.series[0].samples[0].timestamp_ms, 2000);
+        assert_eq!(request(&mut enc)[0].samples[0].timestamp_ms, 2000);
         assert_eq!(highest, 3.0);
         assert!(w.is_empty());
+    }
+
+    #[test]
+    fn cut_never_splits_an_encoded_series() {
+        let mut w: VecDeque<Waiting> =
+            [encoded(1, "a", 3), encoded(1, "b", 4), encoded(2, "c", 2)].into();
+        let mut buffered = 9;
+        let mut enc = Encoder::default();
+        let (n, highest) = cut(&mut w, &mut buffered, 5, &mut enc);
+        assert_eq!((n, buffered, highest), (3, 6, 2.0));
+        assert_eq!(request(&mut enc), vec![series("a", 3)]);
+        let (n, _) = cut(&mut w, &mut buffered, 5, &mut enc);
+        assert_eq!((n, buffered), (4, 2));
+        let (n, _) = cut(&mut w, &mut buffered, 5, &mut enc);
+        assert_eq!((n, buffered), (2, 0));
+        assert_eq!(request(&mut enc), vec![series("c", 2)]);
     }
 }

@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use smelter_storage::model::Batch;
+use smelter_storage::remote_write::EncodedBatch as Batch;
 
 /// Newest entries of one queue, by sequence number.
 ///
@@ -112,13 +112,13 @@ mod tests {
     use smelter_storage::model::{Labels, Sample, Series};
 
     fn batch(n: usize) -> Arc<Batch> {
-        Arc::new(Batch {
+        Arc::new(Batch::from_batch(&smelter_storage::model::Batch {
             series: vec![Series::new(
                 Labels::from_pairs([("__name__", "m")]),
                 vec![Sample::new(1.0, 1); n],
             )],
             metadata: vec![],
-        })
+        }))
     }
 
     #[test]
