@@ -194,6 +194,8 @@ pub struct EndpointConfig {
     /// Copied from the component's `external_labels`: added to every series
     /// unless the series already has the label.
     pub external_labels: BTreeMap<String, String>,
+    /// `send_exemplars` (Alloy's default: true).
+    pub send_exemplars: bool,
 }
 
 impl EndpointConfig {
@@ -209,6 +211,7 @@ impl EndpointConfig {
             queue: QueueConfig::default(),
             write_relabel: Vec::new(),
             external_labels: BTreeMap::new(),
+            send_exemplars: true,
         })
     }
 }
@@ -424,6 +427,7 @@ fn endpoint(
         queue,
         write_relabel,
         external_labels: external_labels.clone(),
+        send_exemplars: e.opt("send_exemplars")?.unwrap_or(true),
     })
 }
 

@@ -5,7 +5,7 @@
 //! sink ─▶ Queue::append ─▶ sled WAL ─▶ group-committed flush ─▶ Ack
 //!                              │
 //!                   reader (from the lowest shard position, bounded)
-//!                              │ split by labels.stable_hash() % shards
+//!                              │ split by the stored labels.stable_hash() % shards
 //!                 shard 0 … shard N-1 (per-series order kept)
 //!                              │ ≤ max_samples_per_send or batch_send_deadline
 //!                   sender: remote write 1.0 POST, retries, drops (counted)
@@ -22,7 +22,13 @@
 //! up to `max_shards`, back to `clamp(4, min_shards, max_shards)` once caught
 //! up.
 //!
-//! Not yet: exemplars and metadata are not sent (samples only); the `wal` keep-alive settings are decoded but truncation is
+//! The WAL stores series in remote-write wire form (entry format 2, see
+//! `smelter_storage::wal`): the reader splits entries by the stored hash and
+//! shards copy series into requests without re-encoding them; only series
+//! that `write_relabel_config`, external labels, `sample_age_limit` or
+//! `send_exemplars = false` change are decoded on the way out.
+//!
+//! Not yet: metadata is not sent (samples and exemplars are); the `wal` keep-alive settings are decoded but truncation is
 //! continuous below the lowest shard position instead; TLS, OAuth2, SigV4,
 //! proxies and remote write 2.0 are refused at decode time.
 //!

@@ -245,6 +245,7 @@ impl Shard {
             let cutoff = (!age_limit.is_zero()).then(|| now_ms() - age_limit.as_millis() as i64);
             for encoded in part.series {
                 let fast = rewriter.is_identity()
+                    && self.cfg.send_exemplars
                     && cutoff.is_none_or(|c| encoded.min_ts >= c)
                     && encoded.samples as usize <= max;
                 let series = if fast {
@@ -304,6 +305,9 @@ impl Shard {
             return None;
         };
         series.labels = labels;
+        if !self.cfg.send_exemplars {
+            series.exemplars.clear();
+        }
         if let Some(cutoff) = cutoff {
             let before = series.samples.len();
             series.samples.retain(|s| s.timestamp_ms >= cutoff);

@@ -1,6 +1,6 @@
-//! The hot tail of a queue: the newest appended batches, kept in memory so
-//! that a reader that keeps up does not read back (sled read, snappy,
-//! msgpack, label validation) what was written a moment ago.
+//! The hot tail of a queue: the newest appended batches (in wire form, as
+//! stored), kept in memory so that a reader that keeps up does not read back
+//! (sled read, snappy, msgpack) what was written a moment ago.
 //!
 //! Place in the data flow: `Queue::append` stores a batch in the WAL *and*
 //! here; the reader takes entry `seq` from here when it is still held and
@@ -12,8 +12,8 @@
 //! Memory: at most `capacity` samples (the queue's total in-flight budget);
 //! when the sender falls behind, the oldest entries are evicted and replay
 //! reads them from the WAL, so a backlog never sits in memory. In the
-//! ingest benchmark reading back the WAL was ≈ 18 % of the process's CPU
-//! (`benches/REMOTE_WRITE.md`).
+//! ingest benchmark reading back the WAL (format 1) was ≈ 18 % of the
+//! process's CPU (`benches/REMOTE_WRITE.md`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
