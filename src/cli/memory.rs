@@ -8,13 +8,15 @@
 //! win, for experiments: mimalloc reads them at process load, before `main`,
 //! so a setting here is applied only where the variable is absent.
 //!
-//! - **Purge delay 0**: mimalloc keeps freed pages resident for `purge_delay`
-//!   (v3 default 1 s, × `arena_purge_mult`) before it returns them with
+//! - **Purge delay 10 ms** (mimalloc v3's default is 1 s, × `arena_purge_mult`):
+//!   mimalloc keeps freed pages resident that long before it returns them with
 //!   `MADV_DONTNEED`. smelter's working set comes in bursts — a scrape page
 //!   and its label sets, a remote-write request, a WAL batch — each freed
 //!   within milliseconds, so a one-second delay keeps the previous bursts
 //!   resident on top of the current one, and the peak RSS is decided by how
-//!   many bursts fall into one second.
+//!   many bursts fall into one second. 0 (purge at once) saved as much memory
+//!   but cost more CPU per sample in `ingest` (pages returned and faulted in
+//!   again between requests); 10 ms batches the purges.
 //! - **No transparent huge pages**: mimalloc (v3) asks for THP on its arenas
 //!   (its `allow_thp` option is read at process load, too early for code),
 //!   so every first touch of an arena region faults in and zeroes 2 MiB, and
@@ -24,6 +26,10 @@
 //!   the arena mimalloc reserved before `main`), and inherited by children,
 //!   which `smelter run` has none of — unlike `smelter bench`, whose peers
 //!   must keep their own defaults.
+
+/// See the module documentation; figures in `benches/MEMORY.md`.
+#[cfg(not(feature = "system-allocator"))]
+const PURGE_DELAY_MS: std::ffi::c_long = 10;
 
 /// mimalloc's option numbers (`mi_option_t` in mimalloc v3's `mimalloc.h`,
 /// the version `libmimalloc-sys` 0.1.49 builds).
@@ -52,7 +58,7 @@ mod mi {
 pub fn configure() {
     #[cfg(not(feature = "system-allocator"))]
     {
-        mi::set_unless_env("MIMALLOC_PURGE_DELAY", mi::PURGE_DELAY, 0);
+        mi::set_unless_env("MIMALLOC_PURGE_DELAY", mi::PURGE_DELAY, PURGE_DELAY_MS);
     }
     disable_transparent_huge_pages();
 }
