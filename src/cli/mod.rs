@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod fmt;
+pub mod memory;
 pub mod run;
 pub mod validate;
 

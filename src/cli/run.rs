@@ -39,7 +39,7 @@ pub struct RunArgs {
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
-    disable_transparent_huge_pages();
+    super::memory::configure();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("smelter")
@@ -52,28 +52,6 @@ pub fn run(args: &RunArgs) -> ExitCode {
         }
     };
     runtime.block_on(run_async(args))
-}
-
-/// mimalloc (v3) asks the kernel for transparent huge pages on its arenas, so every
-/// first touch of an arena region faults in and zeroes 2 MiB, and a pipeline that uses a
-/// few hundred KiB per thread holds tens of MiB it never reads: measured with `smelter
-/// bench`, peak RSS 239 MB → 131 MB (steady) and 211 MB → 99 MB (ingest), and 61 MB →
-/// 16 MB idle. The flag is per process, checked at fault time (so it covers the arena
-/// mimalloc reserved before `main`), and inherited by children, which `smelter run` has
-/// none of — unlike `smelter bench`, whose peers must keep their own defaults.
-fn disable_transparent_huge_pages() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: PR_SET_THP_DISABLE takes integer arguments only and touches no memory
-        // of ours.
-        let rc = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
-        if rc != 0 {
-            tracing::debug!(
-                error = %std::io::Error::last_os_error(),
-                "could not disable transparent huge pages; RSS will be higher"
-            );
-        }
-    }
 }
 
 async fn run_async(args: &RunArgs) -> ExitCode {

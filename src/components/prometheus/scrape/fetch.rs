@@ -30,9 +30,20 @@ use super::arguments::HARD_BODY_LIMIT;
 pub type HttpClient = Client<HttpConnector, Empty<Bytes>>;
 
 /// A new pooled HTTP/1.1 client.
+///
+/// Each pooled connection keeps its read buffer, and hyper's adaptive buffer
+/// grows towards ~400 KiB while a large page streams in: with 100 targets of
+/// ≈ 200 KiB pages that was 26 MB held by idle connections (heaptrack, see
+/// `benches/MEMORY.md`). Capped at [`READ_BUF_MAX`]; a page is read in more,
+/// smaller reads, and a response head must fit in the cap.
 pub fn http_client() -> HttpClient {
-    Client::builder(TokioExecutor::new()).build_http()
+    Client::builder(TokioExecutor::new())
+        .http1_max_buf_size(READ_BUF_MAX)
+        .build_http()
 }
+
+/// Upper bound of a scrape connection's read buffer (and so of a response head).
+pub const READ_BUF_MAX: usize = 64 << 10;
 
 /// What one GET needs.
 #[derive(Debug, Clone)]
