@@ -19,7 +19,7 @@ use super::graph::{Component, Graph, OperatorFn, Partition, Plan, Sink};
 use super::source::SourceQueue;
 use crate::control_plane::NodeId;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -190,8 +190,23 @@ where
                 }
             }
         }
-        for stream in streams.values() {
-            stream.clone().probe_with(&all);
+        // Probe only the streams nothing reads: a reader's frontier covers
+        // its input's, so `all` is done once these and the sinks' outputs are.
+        // A probe on a stream that has a reader would cost a deep copy of
+        // every batch (timely's `Tee` clones records for every reader but the
+        // last): for a scrape pipeline, an allocation per series per stage.
+        let read: BTreeSet<NodeId> = gen
+            .plan
+            .inputs
+            .iter()
+            .filter(|(to, _)| gen.graph.components.contains_key(to))
+            .flat_map(|(_, edges)| edges.iter())
+            .filter_map(|e| gen.graph.edges.get(*e).map(|edge| edge.from))
+            .collect();
+        for (id, stream) in &streams {
+            if !read.contains(id) {
+                stream.clone().probe_with(&all);
+            }
         }
         for stream in sink_outputs.values() {
             stream.clone().probe_with(&all);

@@ -7,8 +7,17 @@
 //! arguments. A change of the rules reaches the running dataflow through
 //! `update_args` (no rebuild); a change of `forward_to` changes edges and
 //! rebuilds. Results are cached by input label set, bounded by
-//! `max_cache_size` (the cache is cleared when full, and belongs to one set
-//! of rules: new rules start with an empty cache).
+//! `max_cache_size`, and belong to one set of rules (new rules start with an
+//! empty cache).
+//!
+//! Eviction: when the cache is full, a sixteenth of it goes, in the hash
+//! table's order (which the content hash makes arbitrary with respect to
+//! arrival order). Neither clearing the whole cache nor LRU would do: a
+//! scrape pipeline cycles through the same N series every interval, and with
+//! N just above `max_cache_size` (the 100 k default against 100 k series plus
+//! report series) both evict every entry before it is used again, so no
+//! lookup would ever hit. Dropping an arbitrary slice keeps most of the set
+//! and misses only about N − `max_cache_size` series per cycle.
 //!
 //! The cache is the hot path: a scrape or an agent sends the same series
 //! every interval, so in the steady state a series costs one hash and one
@@ -144,7 +153,7 @@ impl BatchProcessor for Relabeler {
             let mut cache = self.lock();
             for (input, out) in fresh {
                 if cache.len() >= self.max_cache_size {
-                    cache.clear();
+                    evict(&mut cache, self.max_cache_size);
                 }
                 cache.insert(input, out);
             }
@@ -161,6 +170,19 @@ impl BatchProcessor for Relabeler {
             .collect();
         (!batch.is_empty()).then_some(batch)
     }
+}
+
+/// Makes room in a full cache of capacity `max`: drops `max / 16` entries
+/// (at least one), the first in the table's order (see the module docs).
+fn evict(cache: &mut Cache, max: usize) {
+    let mut left = (max / 16).max(1);
+    cache.retain(|_, _| {
+        if left == 0 {
+            return true;
+        }
+        left -= 1;
+        false
+    });
 }
 
 /// Compiles validated arguments into the data-plane operator.
@@ -209,5 +231,77 @@ impl Component for PrometheusRelabel {
             "relabelling",
             move |args| Arguments::from_value(args).map(|a| exports(&id, &a)),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smelter_storage::Sample;
+
+    fn relabeler(max_cache_size: usize) -> Relabeler {
+        let rule = Rule {
+            target_label: "pipeline".into(),
+            replacement: "bench".into(),
+            ..Rule::default()
+        };
+        Relabeler {
+            rules: vec![rule],
+            max_cache_size,
+            cache: Mutex::new(Cache::default()),
+        }
+    }
+
+    fn batch(range: std::ops::Range<usize>) -> MetricsBatch {
+        MetricsBatch {
+            series: range
+                .map(|i| {
+                    Series::new(
+                        Labels::from_pairs([("__name__", "m"), ("i", &i.to_string())]),
+                        vec![Sample::new(1.0, 1)],
+                    )
+                })
+                .collect(),
+            metadata: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_full_cache_evicts_a_sixteenth_not_everything() {
+        let r = relabeler(160);
+        let out = r.process(batch(0..160)).unwrap();
+        assert_eq!(out.series.len(), 160);
+        assert!(out
+            .series
+            .iter()
+            .all(|s| s.labels.get("pipeline") == Some("bench")));
+        assert_eq!(r.lock().len(), 160);
+        // One series more than fits: ten entries go, the new one comes in.
+        r.process(batch(160..161)).unwrap();
+        assert_eq!(r.lock().len(), 151);
+        // Cycling through all 161 again, 151 are hits: only the ten evicted
+        // miss (clearing the cache when full would leave one hit).
+        let cycle = batch(0..161);
+        let hits = {
+            let cache = r.lock();
+            cycle
+                .series
+                .iter()
+                .filter(|s| cache.contains_key(&s.labels))
+                .count()
+        };
+        assert_eq!(hits, 151);
+        let out = r.process(cycle).unwrap();
+        assert_eq!(out.series.len(), 161);
+        assert_eq!(r.lock().len(), 151);
+    }
+
+    #[test]
+    fn cached_results_equal_fresh_ones() {
+        let r = relabeler(1_000);
+        let first = r.process(batch(0..50)).unwrap();
+        let second = r.process(batch(0..50)).unwrap();
+        assert_eq!(first, second);
+        assert_eq!(r.lock().len(), 50);
     }
 }

@@ -16,6 +16,14 @@
 //! a copy and reading it back is one validating pass and one allocation.
 //! That makes the canonical encoding an on-disk format as well as the input
 //! of the stable hash: changing it needs a WAL format version.
+//!
+//! The buffer starts with the set's [`Labels::stable_hash`] (8 bytes, little
+//! endian), computed once when the set is built: every later stage that
+//! hashes the set — a scrape's staleness set, `prometheus.relabel`'s cache,
+//! the sender's shard choice, the hash maps keyed by label sets — reads it
+//! instead of hashing ≈ 200 bytes again, and equality of different sets
+//! usually fails on the first 8 bytes. It is not part of the canonical
+//! encoding (nothing stores it; readers recompute it).
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -46,17 +54,41 @@ pub enum LabelsError {
 /// Invariants (upheld by every constructor): names are non-empty, strictly
 /// increasing and unique; values are non-empty (an empty value means "absent",
 /// as in Prometheus).
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Labels {
-    /// Canonical encoding, see the module documentation.
+    /// The stable hash (8 bytes, little endian), then the canonical
+    /// encoding; see the module documentation.
     buf: Arc<[u8]>,
+}
+
+/// Bytes of the stable hash in front of the canonical encoding.
+const HASH_LEN: usize = 8;
+
+impl std::hash::Hash for Labels {
+    /// The stable hash, computed when the set was built: equal sets have
+    /// equal hashes because their canonical bytes are equal.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.stable_hash());
+    }
+}
+
+/// Prefixes `canonical` with its stable hash, in the per-thread scratch:
+/// one allocation, the final `Arc`.
+fn with_hash(canonical: &[u8]) -> Arc<[u8]> {
+    let mut buf = SCRATCH.with(|s| s.take());
+    buf.clear();
+    buf.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(canonical).to_le_bytes());
+    buf.extend_from_slice(canonical);
+    let out = Arc::from(&buf[..]);
+    SCRATCH.with(|s| s.set(buf));
+    out
 }
 
 impl Labels {
     /// The empty label set.
     pub fn empty() -> Self {
         Labels {
-            buf: Arc::from(&[][..]),
+            buf: with_hash(&[]),
         }
     }
 
@@ -124,14 +156,14 @@ impl Labels {
             return Ok(w.finish());
         }
         Ok(Labels {
-            buf: Arc::from(bytes),
+            buf: with_hash(bytes),
         })
     }
 
     /// The canonical encoding: what binary formats store and what
     /// [`stable_hash`](Self::stable_hash) hashes.
     pub fn as_canonical_bytes(&self) -> &[u8] {
-        &self.buf
+        &self.buf[HASH_LEN..]
     }
 
     /// Number of label pairs.
@@ -141,7 +173,7 @@ impl Labels {
 
     /// Whether there is no label at all.
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.buf.len() == HASH_LEN
     }
 
     /// The value of label `name`, if present.
@@ -174,7 +206,9 @@ impl Labels {
     /// Iterates the pairs as UTF-8 bytes, skipping the `str` conversion:
     /// for encoders, which write bytes anyway (remote write).
     pub fn raw_pairs(&self) -> RawPairs<'_> {
-        RawPairs { rest: &self.buf }
+        RawPairs {
+            rest: self.as_canonical_bytes(),
+        }
     }
 
     /// A 64-bit hash of the series identity that is stable across processes,
@@ -183,13 +217,15 @@ impl Labels {
     /// The sender shards by it and the WAL keeps one read position per shard,
     /// so a change here would move series between shards across a restart and
     /// break the per-shard positions: the test `stable_hash_is_pinned` guards
-    /// the value.
+    /// the value. Computed once when the set is built; this reads it.
     pub fn stable_hash(&self) -> u64 {
-        xxhash_rust::xxh3::xxh3_64(&self.buf)
+        let mut bytes = [0u8; HASH_LEN];
+        bytes.copy_from_slice(&self.buf[..HASH_LEN]);
+        u64::from_le_bytes(bytes)
     }
 
-    /// Bytes held by this label set's buffer (not counting the `Arc` header),
-    /// for memory accounting.
+    /// Bytes held by this label set's buffer (the canonical encoding and the
+    /// stored hash, not counting the `Arc` header), for memory accounting.
     pub fn encoded_len(&self) -> usize {
         self.buf.len()
     }
@@ -370,7 +406,8 @@ fn put_bytes(buf: &mut Vec<u8>, s: &[u8]) {
 ///
 /// It writes into a per-thread scratch buffer that keeps its capacity, so
 /// building a label set costs exactly one allocation (the final `Arc`), which
-/// is what makes WAL replay and request decoding cheap per series.
+/// is what makes WAL replay and request decoding cheap per series. The
+/// buffer starts with room for the stable hash, filled in by `finish`.
 struct Writer {
     buf: Vec<u8>,
     /// Byte range of the previous name inside `buf`.
@@ -387,6 +424,7 @@ impl Default for Writer {
         // writer would simply start from an empty buffer.
         let mut buf = SCRATCH.with(|s| s.take());
         buf.clear();
+        buf.extend_from_slice(&[0; HASH_LEN]);
         Writer {
             buf,
             last_name: None,
@@ -415,7 +453,9 @@ impl Writer {
         Ok(())
     }
 
-    fn finish(self) -> Labels {
+    fn finish(mut self) -> Labels {
+        let hash = xxhash_rust::xxh3::xxh3_64(&self.buf[HASH_LEN..]);
+        self.buf[..HASH_LEN].copy_from_slice(&hash.to_le_bytes());
         let labels = Labels {
             buf: Arc::from(&self.buf[..]),
         };
@@ -424,8 +464,9 @@ impl Writer {
     }
 }
 
-/// Hashes a [`Labels`] with xxh3 over its canonical bytes (what
-/// [`Labels::stable_hash`] does) instead of the standard library's SipHash:
+/// Hashes a [`Labels`] by passing its stored [`Labels::stable_hash`] through
+/// (xxh3 of the canonical bytes, computed once) instead of running the
+/// standard library's SipHash over the bytes:
 /// sets and maps of label sets are on the data plane's hot paths (a
 /// scrape's series set, `prometheus.relabel`'s cache), and their keys come
 /// from our own pages and peers, not from an adversary choosing collisions
@@ -442,6 +483,11 @@ impl std::hash::Hasher for LabelsHasher {
     /// of the `write` that follows.
     fn write_usize(&mut self, n: usize) {
         self.0 ^= n as u64;
+    }
+
+    /// What [`Labels`]' `Hash` writes: its stored hash, already well mixed.
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
     }
 
     fn finish(&self) -> u64 {
@@ -513,7 +559,7 @@ impl LabelsBuilder {
             put_bytes(&mut buf, v.as_bytes());
         }
         Labels {
-            buf: Arc::from(buf),
+            buf: with_hash(&buf),
         }
     }
 }
@@ -531,7 +577,7 @@ impl Serialize for Labels {
             }
             map.end()
         } else {
-            serializer.serialize_bytes(&self.buf)
+            serializer.serialize_bytes(self.as_canonical_bytes())
         }
     }
 }

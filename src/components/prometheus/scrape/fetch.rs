@@ -62,7 +62,9 @@ pub struct FetchRequest<'a> {
 /// A fetched page.
 #[derive(Debug)]
 pub struct Page {
-    pub body: Vec<u8>,
+    /// The (decompressed) body; the received buffer itself when the body
+    /// came uncompressed in one piece, not a copy of it.
+    pub body: Bytes,
     pub format: Format,
 }
 
@@ -169,9 +171,9 @@ pub async fn fetch(client: &HttpClient, req: FetchRequest<'_>) -> Result<Page, F
             .take(limit + 1)
             .read_to_end(&mut out)
             .map_err(|e| FetchError::Gzip(e.to_string()))?;
-        out
+        Bytes::from(out)
     } else {
-        wire.to_vec()
+        wire
     };
     if body.len() as u64 > limit {
         return Err(FetchError::BodySizeLimit(limit));

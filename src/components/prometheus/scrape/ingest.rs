@@ -4,8 +4,11 @@
 //! In the data flow this is the CPU-bound middle of a scrape, between the
 //! HTTP fetch and the batch handed to the appender; the bench
 //! `benches/scrape_parse.rs` measures it. The parser borrows everything from
-//! the page, so the only allocations per sample are the final [`Labels`]
-//! (one) and its entry in the batch.
+//! the page, and the target's [`ScrapeCache`] maps each sample's raw series
+//! text to the labels built for it on an earlier scrape: in the steady state
+//! a sample costs parsing its line, one hash and one lookup, and its entry
+//! in the batch. Only a series new to the cache has its labels built (one
+//! allocation).
 //!
 //! As Prometheus' `scrapeLoop.append`: a sample label that collides with a
 //! target label is renamed `exported_<name>` (repeatedly, while taken) unless
@@ -16,10 +19,11 @@
 //! unless `track_timestamps_staleness`.
 
 use smelter_storage::exposition::{Entry, Format, ParseError, Parser};
-use smelter_storage::{Labels, LabelsSet, Sample, Series};
+use smelter_storage::{Labels, Sample, Series};
 use std::borrow::Cow;
 
 use super::arguments::Limits;
+use super::cache::{Lookup, ScrapeCache};
 
 /// How a page becomes samples for one target.
 #[derive(Debug, Clone, Copy)]
@@ -36,10 +40,6 @@ pub struct PageSettings<'a> {
 pub struct Ingested {
     /// One series per distinct label set, in page order.
     pub series: Vec<Series>,
-    /// Every distinct label set of the page.
-    pub seen: LabelsSet,
-    /// Those not tracked for staleness (honored explicit timestamps).
-    pub untracked: LabelsSet,
     /// Sample lines on the page (`scrape_samples_scraped`).
     pub total: usize,
     /// Samples kept (`scrape_samples_post_metric_relabeling`); below `total`
@@ -76,14 +76,24 @@ pub struct IngestFailure {
     pub total: usize,
 }
 
-/// Turns `page` into series for a scrape at `scrape_ts_ms`.
+/// Turns `page` into series for a scrape at `scrape_ts_ms`, looking series
+/// up in (and adding them to) the target's `cache`. The caller ends the
+/// scrape in the cache: [`ScrapeCache::commit`] after `Ok` (staleness
+/// markers for vanished series), [`ScrapeCache::fail`] after `Err`.
 pub fn ingest(
     page: &[u8],
     format: Format,
     settings: &PageSettings<'_>,
+    cache: &mut ScrapeCache,
     scrape_ts_ms: i64,
 ) -> Result<Ingested, IngestFailure> {
-    let mut out = Ingested::default();
+    let mut out = Ingested {
+        // One series per line is the common page; reserving for what the
+        // cache held last time spares the vector's regrowth copies.
+        series: Vec::with_capacity(cache.len()),
+        ..Ingested::default()
+    };
+    cache.begin(settings, format);
     let limits = settings.limits;
     let mut failure: Option<IngestError> = None;
     let target: Vec<(&str, &str)> = settings.target_labels.iter().collect();
@@ -122,56 +132,38 @@ pub fn ingest(
             continue;
         }
 
-        pairs.clear();
-        conflicts.clear();
-        pairs.push((Cow::Borrowed("__name__"), Cow::Borrowed(name)));
-        for (n, v) in labels.iter() {
-            if !v.is_empty() {
-                pairs.push((Cow::Borrowed(n), v));
-            }
-        }
-        let page_len = pairs.len();
-        for &(tn, tv) in &target {
-            match pairs[..page_len].iter().position(|(n, _)| n == tn) {
-                Some(_) if settings.honor_labels => {}
-                Some(i) => {
-                    conflicts.push(i);
-                    pairs.push((Cow::Borrowed(tn), Cow::Borrowed(tv)));
-                }
-                None => pairs.push((Cow::Borrowed(tn), Cow::Borrowed(tv))),
-            }
-        }
-        if !conflicts.is_empty() {
-            resolve_conflicts(&mut pairs, &mut conflicts);
-        }
-        pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        if let Err(e) = check_label_limits(limits, &pairs, name) {
-            failure = Some(e);
-            continue;
-        }
-        let series_labels =
-            match Labels::try_from_sorted(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))) {
-                Ok(l) => l,
-                Err(e) => {
-                    failure = Some(IngestError::Labels {
-                        metric: name.to_string(),
-                        reason: e.to_string(),
-                    });
-                    continue;
-                }
-            };
-        if !out.seen.insert(series_labels.clone()) {
-            // Duplicate series on one page: Prometheus keeps the first.
-            continue;
-        }
+        let untracked = timestamp_ms.is_some()
+            && settings.honor_timestamps
+            && !settings.track_timestamps_staleness;
         let ts = match timestamp_ms {
-            Some(t) if settings.honor_timestamps => {
-                if !settings.track_timestamps_staleness {
-                    out.untracked.insert(series_labels.clone());
-                }
-                t
-            }
+            Some(t) if settings.honor_timestamps => t,
             _ => scrape_ts_ms,
+        };
+        let key = cache.key(name, labels.raw());
+        let series_labels = match cache.lookup(key, untracked) {
+            Lookup::Hit(labels) => labels,
+            // Duplicate series on one page: Prometheus keeps the first.
+            Lookup::Duplicate => continue,
+            Lookup::Miss => {
+                let built = match build_labels(
+                    name,
+                    labels.iter(),
+                    &target,
+                    settings,
+                    &mut pairs,
+                    &mut conflicts,
+                ) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        failure = Some(e);
+                        continue;
+                    }
+                };
+                match cache.insert(key, built, untracked) {
+                    Some(labels) => labels,
+                    None => continue,
+                }
+            }
         };
         out.added += 1;
         out.series
@@ -191,6 +183,48 @@ pub fn ingest(
             total: out.total,
         }),
     }
+}
+
+/// Builds the labels of a series new to the cache from the sample's pairs
+/// and the target's, in reused buffers; checks the label limits.
+fn build_labels<'p>(
+    name: &'p str,
+    page_labels: impl Iterator<Item = (&'p str, Cow<'p, str>)>,
+    target: &[(&'p str, &'p str)],
+    settings: &PageSettings<'_>,
+    pairs: &mut Vec<(Cow<'p, str>, Cow<'p, str>)>,
+    conflicts: &mut Vec<usize>,
+) -> Result<Labels, IngestError> {
+    pairs.clear();
+    conflicts.clear();
+    pairs.push((Cow::Borrowed("__name__"), Cow::Borrowed(name)));
+    for (n, v) in page_labels {
+        if !v.is_empty() {
+            pairs.push((Cow::Borrowed(n), v));
+        }
+    }
+    let page_len = pairs.len();
+    for &(tn, tv) in target {
+        match pairs[..page_len].iter().position(|(n, _)| n == tn) {
+            Some(_) if settings.honor_labels => {}
+            Some(i) => {
+                conflicts.push(i);
+                pairs.push((Cow::Borrowed(tn), Cow::Borrowed(tv)));
+            }
+            None => pairs.push((Cow::Borrowed(tn), Cow::Borrowed(tv))),
+        }
+    }
+    if !conflicts.is_empty() {
+        resolve_conflicts(pairs, conflicts);
+    }
+    pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    check_label_limits(settings.limits, pairs, name)?;
+    Labels::try_from_sorted(pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref()))).map_err(|e| {
+        IngestError::Labels {
+            metric: name.to_string(),
+            reason: e.to_string(),
+        }
+    })
 }
 
 /// Renames the sample labels at `conflicts` to `exported_<name>`, prefixing

@@ -3,8 +3,9 @@
 //!
 //! In the data flow this is the source end of the data plane: fetch
 //! ([`fetch`](super::fetch)), turn the page into samples
-//! ([`ingest`](super::ingest)), add staleness markers
-//! ([`staleness`](super::staleness)) and the report series
+//! ([`ingest`](super::ingest), through the target's
+//! [`ScrapeCache`](super::cache)), add staleness markers (from the same
+//! cache) and the report series
 //! ([`report`](super::report)), and hand the batch to the [`Appender`].
 //!
 //! Schedule: the first scrape waits for [`Target::offset`] (Prometheus'
@@ -16,7 +17,7 @@
 //! from the next scrape; only a changed interval re-phases the schedule.
 //! When the target is removed the loop appends staleness markers for every
 //! series it wrote (report series included); on shutdown it stops quietly,
-//! as Prometheus does.
+//! as Prometheus does. Either way the cache goes with the loop.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -31,10 +32,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::appender::Appender;
 use super::arguments::Limits;
+use super::cache::ScrapeCache;
 use super::fetch::{fetch, FetchError, FetchRequest, HttpClient};
 use super::ingest::{ingest, IngestError, PageSettings};
 use super::report::{report_labels, stale_report, Report};
-use super::staleness::SeriesState;
 use super::stats::ScrapeStats;
 use super::target::Target;
 use crate::components::common::http_client::{authorization_header, Auth};
@@ -105,7 +106,7 @@ async fn run(
 ) {
     let mut config = config_rx.borrow_and_update().clone();
     let mut reports = report_labels(&config.target.labels);
-    let mut state = SeriesState::default();
+    let mut state = ScrapeCache::default();
     let mut next = Instant::now() + config.target.offset(SystemTime::now());
     tracing::debug!(target_labels = %config.target.labels, url = %config.target.url, "scrape loop started");
     let stop = loop {
@@ -145,7 +146,7 @@ async fn run(
     };
     if let Stop::Removed = stop {
         let ts = now_ms();
-        let mut series = state.all_stale(ts);
+        let mut series = state.fail(ts);
         series.extend(stale_report(&reports, ts));
         let never = CancellationToken::new();
         let batch = Batch {
@@ -217,7 +218,7 @@ enum ScrapeError {
 async fn scrape(
     config: &LoopConfig,
     shared: &Shared,
-    state: &mut SeriesState,
+    state: &mut ScrapeCache,
     reports: &[Labels; 5],
 ) -> Batch {
     ScrapeStats::add(&shared.stats.scrapes, 1);
@@ -250,17 +251,17 @@ async fn scrape(
         limits: &config.limits,
     };
     let (mut series, report, error) = match fetched {
-        Ok(page) => match ingest(&page.body, page.format, &settings, ts) {
+        Ok(page) => match ingest(&page.body, page.format, &settings, state, ts) {
             Ok(ingested) => {
                 let report = Report {
                     up: true,
                     duration_seconds: 0.0,
                     samples_scraped: ingested.total,
                     samples_post_metric_relabeling: ingested.added,
-                    series_added: state.series_added(&ingested.seen),
+                    series_added: state.series_added(),
                 };
                 let mut series = ingested.series;
-                series.extend(state.advance(ingested.seen, ingested.untracked, ts));
+                series.extend(state.commit(ts));
                 (series, report, None)
             }
             Err(failure) => {
@@ -269,13 +270,13 @@ async fn scrape(
                     ..Report::default()
                 };
                 (
-                    state.all_stale(ts),
+                    state.fail(ts),
                     report,
                     Some(ScrapeError::from(failure.error)),
                 )
             }
         },
-        Err(e) => (state.all_stale(ts), Report::default(), Some(e)),
+        Err(e) => (state.fail(ts), Report::default(), Some(e)),
     };
     if let Some(err) = &error {
         ScrapeStats::add(&shared.stats.failed_scrapes, 1);
