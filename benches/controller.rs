@@ -139,6 +139,19 @@ fn cpu_time() -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
+/// `VmRSS` and `VmHWM` (peak) of this process, in MB.
+fn rss_mb() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or_else(|| "?".to_string(), |kb| format!("{}", kb / 1024))
+    };
+    format!("RSS {} MB, peak {} MB", field("VmRSS:"), field("VmHWM:"))
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -331,7 +344,7 @@ fn patch_breakdown(bench: &Bench, shape: Shape, reps: usize) {
             cpu: cpu_time() - c0,
         });
         assert!(
-            matches!(&reload, Reload::Patch(nodes) if nodes.len() == 1),
+            matches!(&reload, Reload::Patch(p) if p.nodes.len() == 1),
             "a one-block patch"
         );
     }
@@ -396,6 +409,7 @@ async fn run(size: usize, layout: Layout, reps: usize, reloads: usize) {
         &mut reload_calls,
     );
     report(&format!("load {total}: every component built"), &mut loads);
+    println!("  after the load: {}", rss_mb());
 
     // One-block reloads in the settled graph.
     let rt = last.expect("a runtime");
@@ -441,6 +455,11 @@ async fn run(size: usize, layout: Layout, reps: usize, reloads: usize) {
     }
     report("reload 1 block: reload() returns", &mut calls);
     report("reload 1 block: dependant updated", &mut propagated);
+    println!(
+        "  after {reloads} reloads: {}; block bodies held {} for {total} nodes",
+        rss_mb(),
+        shared.retained_bodies()
+    );
     let stop = shutdown(rt).await;
     println!(
         "  (shutdown of {total} components: {:.0} ms)",

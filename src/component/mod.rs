@@ -95,14 +95,16 @@ impl RunContext {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportsChange {
     pub node: String,
-    pub exports: Value,
+    /// Shared with the publishing handle and, in the runtime, with the
+    /// control plane: a publish deep-copies nothing.
+    pub exports: Arc<Value>,
 }
 
 /// The handle through which a component publishes its exports.
 #[derive(Clone)]
 pub struct Exports {
     node: String,
-    current: Arc<Mutex<Value>>,
+    current: Arc<Mutex<Arc<Value>>>,
     tx: mpsc::UnboundedSender<ExportsChange>,
 }
 
@@ -110,7 +112,7 @@ impl Exports {
     pub fn new(node: impl Into<String>, tx: mpsc::UnboundedSender<ExportsChange>) -> Self {
         Exports {
             node: node.into(),
-            current: Arc::new(Mutex::new(Value::Null)),
+            current: Arc::new(Mutex::new(Arc::new(Value::Null))),
             tx,
         }
     }
@@ -122,9 +124,10 @@ impl Exports {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if *current == exports {
+        if **current == exports {
             return;
         }
+        let exports = Arc::new(exports);
         *current = exports.clone();
         drop(current);
         // The controller may be gone during shutdown; nothing to tell then.
@@ -136,6 +139,11 @@ impl Exports {
 
     /// The last published exports (for the components API).
     pub fn current(&self) -> Value {
+        Value::clone(&self.shared())
+    }
+
+    /// The last published exports, shared (no copy).
+    pub fn shared(&self) -> Arc<Value> {
         match self.current.lock() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),

@@ -23,9 +23,10 @@
 //! diagnostics are the exact ones.
 //!
 //! Blocks after an edit that changed the text's length keep their previous
-//! syntax tree with their previous file text (the control plane keeps them
-//! untouched anyway): positions in their evaluation errors refer to that
-//! text, as they already did for a block that only moved.
+//! syntax tree (the control plane keeps them untouched anyway); the patch
+//! says how far they moved ([`FileEdit`]), so the runtime can name their
+//! positions in the new text. A patched node's block keeps only its own
+//! text (a [`SourceFile::fragment`]), not the whole new version of its file.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -42,7 +43,28 @@ pub enum Reload {
     /// Every node: the control plane diffs it against what runs.
     Full(Plan),
     /// Only nodes whose block changed; every other node is unchanged.
-    Patch(Vec<PlannedNode>),
+    Patch(Patch),
+}
+
+/// An incremental reload: the replanned nodes and how their files changed.
+#[derive(Debug, Default)]
+pub struct Patch {
+    /// The blocks of the changed regions (each with a fragment of its file).
+    pub nodes: Vec<PlannedNode>,
+    /// One per changed file, in load order.
+    pub files: Vec<FileEdit>,
+}
+
+/// How one file changed in a [`Patch`]: its new text, and the shift of the
+/// blocks after the changed region.
+#[derive(Debug, Clone)]
+pub struct FileEdit {
+    /// The whole new text.
+    pub file: SourceFile,
+    /// Offset in the previous text from which everything moved by `delta`
+    /// bytes (the start of the first block after the changed region).
+    pub at: Pos,
+    pub delta: i64,
 }
 
 /// One top-level block of a cached file.
@@ -76,9 +98,10 @@ impl LoadCache {
     /// shortcut is safe, else a full plan. The cache follows every
     /// successful plan; a rejected configuration leaves it as it was.
     pub fn plan(&mut self, sources: Sources, opts: &Options<'_>) -> Result<Reload, LoadError> {
-        if let Some(patch) = self.try_patch(&sources, opts) {
-            return Ok(Reload::Patch(patch));
-        }
+        let sources = match self.try_patch(sources, opts) {
+            Ok(patch) => return Ok(Reload::Patch(patch)),
+            Err(sources) => sources,
+        };
         let names: Vec<String> = sources.iter().map(|(n, _)| n.clone()).collect();
         let (plan, only_components) = plan_checked(sources, opts)?;
         *self = if only_components {
@@ -120,39 +143,64 @@ impl LoadCache {
         Some(LoadCache { files, ids })
     }
 
-    /// The changed nodes, or `None` when the reload must be a full one. The
-    /// cache is updated only when a patch is returned.
-    fn try_patch(&mut self, sources: &Sources, opts: &Options<'_>) -> Option<Vec<PlannedNode>> {
+    /// The changed nodes, or the sources back when the reload must be a
+    /// full one. The cache is updated only when a patch is returned. The
+    /// text of a changed file moves into its new [`SourceFile`] (no copy of
+    /// a possibly 13 MB file).
+    fn try_patch(&mut self, mut sources: Sources, opts: &Options<'_>) -> Result<Patch, Sources> {
         if self.files.is_empty() || self.files.len() != sources.len() {
-            return None;
+            return Err(sources);
         }
-        let mut patch = Vec::new();
+        let mut patch = Patch::default();
         let mut edits = Vec::new();
-        for (index, ((name, bytes), cached)) in sources.iter().zip(&self.files).enumerate() {
-            if **cached.file.name() != **name {
-                return None;
+        let mut failed = false;
+        for (index, ((name, bytes), cached)) in sources.iter_mut().zip(&self.files).enumerate() {
+            if **cached.file.name() != **name || cached.file.base() != 0 {
+                failed = true;
+                break;
             }
             if cached.file.src() == bytes.as_slice() {
                 continue;
             }
-            let file = SourceFile::new(name.as_str(), bytes.as_slice());
-            let edit = self.replan_file(cached, &file, opts, &mut patch)?;
+            let file = SourceFile::new(name.as_str(), std::mem::take(bytes));
+            let edit = self.replan_file(cached, &file, opts, &mut patch.nodes);
             edits.push((index, file, edit));
+            if edits.last().is_some_and(|(_, _, e)| e.is_none()) {
+                failed = true;
+                break;
+            }
+        }
+        if failed {
+            // Hand the texts back for the full path (no copy: each `Bytes`
+            // is the only handle on its `Vec`).
+            drop(patch);
+            for (index, file, _) in edits {
+                sources[index].1 = Vec::from(file.bytes().clone());
+            }
+            return Err(sources);
         }
         // Every changed file qualified: update the cache in place (the
         // blocks after an edit only move).
         for (index, file, edit) in edits {
+            let Some(edit) = edit else { continue };
             let cached = &mut self.files[index];
             let delta = file.src().len() as i64 - cached.file.src().len() as i64;
+            let at = cached
+                .blocks
+                .get(edit.after)
+                .map_or(cached.file.src().len() as Pos, |b| b.start);
             let moved = edit.first + edit.blocks.len();
             cached.blocks.splice(edit.first..edit.after, edit.blocks);
-            for b in &mut cached.blocks[moved..] {
-                b.start = (i64::from(b.start) + delta) as Pos;
-                b.end = (i64::from(b.end) + delta) as Pos;
+            if delta != 0 {
+                for b in &mut cached.blocks[moved..] {
+                    b.start = (i64::from(b.start) + delta) as Pos;
+                    b.end = (i64::from(b.end) + delta) as Pos;
+                }
             }
-            cached.file = file;
+            cached.file = file.clone();
+            patch.files.push(FileEdit { file, at, delta });
         }
-        Some(patch)
+        Ok(patch)
     }
 
     /// Re-plan the changed region of one file: push its blocks to `patch`
@@ -204,12 +252,15 @@ impl LoadCache {
                 id: id.clone(),
                 deps: deps.clone(),
             });
+            let text_hash = block_text_hash(file, &block);
+            // The node keeps its own text only, not the whole new version.
+            let own = file.fragment(block.name_pos, block.rcurly.saturating_add(1))?;
             patch.push(PlannedNode {
                 id,
                 kind,
                 label: block.label.to_string(),
-                file: file.clone(),
-                text_hash: block_text_hash(file, &block),
+                file: own,
+                text_hash,
                 block: Arc::new(block),
                 deps,
             });
@@ -327,7 +378,7 @@ mod tests {
             ["0", "1", "2", "x"],
         ] {
             let reload = cache.plan(config(hops), &Options::default());
-            let Ok(Reload::Patch(nodes)) = reload else {
+            let Ok(Reload::Patch(Patch { nodes, .. })) = reload else {
                 panic!("not a patch: {reload:?}")
             };
             assert_eq!(nodes.len(), 1, "{hops:?}");
@@ -355,7 +406,7 @@ mod tests {
         }
         // Nothing changed: an empty patch.
         let reload = cache.plan(config(["0", "1", "2", "x"]), &Options::default());
-        assert!(matches!(reload, Ok(Reload::Patch(nodes)) if nodes.is_empty()));
+        assert!(matches!(reload, Ok(Reload::Patch(p)) if p.nodes.is_empty() && p.files.is_empty()));
     }
 
     #[test]

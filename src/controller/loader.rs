@@ -159,8 +159,10 @@ pub(crate) fn plan_checked(
     let mut nodes = Vec::new();
     // The graph is consumed: each block moves into its planned node.
     for (index, node) in graph.nodes.into_iter().enumerate() {
-        let at = node.file.position(node.block.name_pos);
-        let header_end = node.file.position(node.block.lcurly);
+        // Resolved only for a diagnostic: positions need the file's line
+        // table, which a clean load never builds otherwise.
+        let at = || node.file.position(node.block.name_pos);
+        let header_end = || node.file.position(node.block.lcurly);
         match node.kind {
             NodeKind::Component => {}
             // `logging` and the services configure the process, not the
@@ -170,10 +172,10 @@ pub(crate) fn plan_checked(
             _ => {
                 diagnostics.push(
                     Diagnostic::error(
-                        at,
+                        at(),
                         format!("{} blocks are not supported by smelter run yet", node.name),
                     )
-                    .with_end(header_end),
+                    .with_end(header_end()),
                 );
                 continue;
             }
@@ -181,13 +183,13 @@ pub(crate) fn plan_checked(
         if registry::find(&node.name).is_none() {
             diagnostics.push(
                 Diagnostic::error(
-                    at,
+                    at(),
                     format!(
                         "component {:?} is not implemented by smelter yet",
                         node.name
                     ),
                 )
-                .with_end(header_end),
+                .with_end(header_end()),
             );
             continue;
         }

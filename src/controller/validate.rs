@@ -712,15 +712,15 @@ impl Validator<'_, '_> {
                     from: i,
                     to,
                     traversal: r.traversal,
-                    start: r.start,
-                    end: r.end,
+                    start: node.file.position(r.start),
+                    end: node.file.position(r.end),
                 }),
                 Target::Elsewhere => outer_refs.push(OuterRef {
                     from: i,
                     target: r.id,
                     traversal: r.traversal,
-                    start: r.start,
-                    end: r.end,
+                    start: node.file.position(r.start),
+                    end: node.file.position(r.end),
                 }),
             }
         }
@@ -741,8 +741,11 @@ impl Validator<'_, '_> {
             let (Some(first), Some(last)) = (t.first(), t.last()) else {
                 continue;
             };
-            let start = file.position(first.pos);
-            let end = file.position(last.end_pos());
+            // Positions need the file's line table: resolved only for a
+            // diagnostic or an edge (an incremental reload of a clean block
+            // of a 13 MB file must not build it).
+            let start = || file.position(first.pos);
+            let end = || file.position(last.end_pos());
             let full: Vec<String> = t.iter().map(|id| id.name.to_string()).collect();
             let head = first.name.as_str();
             let target = (1..=t.len()).find_map(|k| {
@@ -755,7 +758,7 @@ impl Validator<'_, '_> {
                     if refs::is_stdlib(head) {
                         out.push(
                             Diagnostic::warning(
-                                start.clone(),
+                                start(),
                                 "a component is shadowing an existing stdlib name",
                             )
                             .with_end(file.position(first.end_pos())),
@@ -765,27 +768,27 @@ impl Validator<'_, '_> {
                         target,
                         id,
                         traversal: full,
-                        start,
-                        end,
+                        start: first.pos,
+                        end: last.end_pos(),
                     });
                 }
                 None if !in_scope => out.push(
                     Diagnostic::error(
-                        start,
+                        start(),
                         format!(
                             "component {:?} does not exist or is out of scope",
                             full.join(".")
                         ),
                     )
-                    .with_end(end),
+                    .with_end(end()),
                 ),
                 None if refs::is_stdlib_deprecated(head) => out.push(
                     Diagnostic::warning(
-                        start,
+                        start(),
                         "this stdlib function is deprecated; please refer to the documentation \
                          for updated usage and alternatives",
                     )
-                    .with_end(end),
+                    .with_end(end()),
                 ),
                 None => {
                     let name = full.join(".");
@@ -793,7 +796,7 @@ impl Validator<'_, '_> {
                         if let Some(msg) =
                             Stability::Experimental.check_allowed(self.opts.min_stability, &name)
                         {
-                            out.push(Diagnostic::error(start, msg).with_end(end));
+                            out.push(Diagnostic::error(start(), msg).with_end(end()));
                         }
                     }
                 }
@@ -859,8 +862,9 @@ struct Reference {
     /// The referenced node's ID (the traversal's prefix that names it).
     id: String,
     traversal: Vec<String>,
-    start: Position,
-    end: Position,
+    /// Offsets in the block's file, resolved by the caller when needed.
+    start: Pos,
+    end: Pos,
 }
 
 /// Check one top-level component block on its own, for an incremental

@@ -66,7 +66,7 @@ impl Running {
         let got = timeout(WAIT, async {
             loop {
                 match self.exports.recv().await {
-                    Some(change) if &change.exports == want => return,
+                    Some(change) if *change.exports == *want => return,
                     Some(change) => last = Some(change.exports),
                     None => panic!("exports channel closed"),
                 }

@@ -27,9 +27,12 @@ use super::state::{NodeState, SharedState};
 use crate::component::registry::{self, data_plane_role};
 use crate::component::{DataPlaneLink, DataPlaneRole, ExportsChange, Health};
 use crate::controller::arguments::evaluate_body;
+use crate::controller::incremental::Patch;
 use crate::controller::loader::{Plan, PlannedNode};
 use crate::syntax::ast::BlockStmt;
-use crate::syntax::{EvalContext, Scope, SourceFile, StabilityLevel, Value};
+use crate::syntax::{
+    Diagnostic, EvalContext, Pos, Position, Scope, SourceFile, StabilityLevel, Value,
+};
 
 pub(crate) enum Command {
     /// Install a checked plan; the reply carries evaluation errors, if any.
@@ -40,7 +43,7 @@ pub(crate) enum Command {
     /// Replace the installed nodes of the same IDs (an incremental reload
     /// of a plan whose other nodes did not change); reply as for `Load`.
     Patch {
-        nodes: Vec<PlannedNode>,
+        patch: Patch,
         reply: oneshot::Sender<Result<(), String>>,
     },
     Shutdown(oneshot::Sender<()>),
@@ -75,11 +78,74 @@ impl Interner {
 
 /// A block body the control plane refers to by its text hash.
 struct Body {
+    /// The file, or the fragment of it, that the block's positions refer to.
     file: SourceFile,
     block: Arc<BlockStmt>,
+    /// How many shifts of its file ([`FileHistory`]) had been applied when
+    /// the block was installed: the later ones moved it.
+    shifts_seen: usize,
 }
 
-type Bodies = Rc<RefCell<HashMap<u64, Body>>>;
+/// One configuration file as the running graph knows it: its current text,
+/// and the shifts incremental reloads applied since the last full load.
+/// A block whose text did not change keeps its syntax tree (and its
+/// positions in the text it was parsed from) when an edit before it moves
+/// it; its positions are mapped through the shifts that followed, so
+/// errors name the current `file:line:col`.
+struct FileHistory {
+    current: SourceFile,
+    /// (offset in the text before the shift, bytes added from there on).
+    shifts: Vec<(Pos, i64)>,
+}
+
+/// The syntax the control plane's evaluation reads.
+#[derive(Default)]
+struct Texts {
+    bodies: HashMap<u64, Body>,
+    files: HashMap<Arc<str>, FileHistory>,
+}
+
+impl Texts {
+    /// Install the body of text hash `hash`, parsed from `file`'s current
+    /// text (or a fragment of it).
+    fn install(&mut self, hash: u64, file: &SourceFile, block: &Arc<BlockStmt>) {
+        let shifts_seen = self.files.get(file.name()).map_or(0, |h| h.shifts.len());
+        self.bodies.insert(
+            hash,
+            Body {
+                file: file.clone(),
+                block: block.clone(),
+                shifts_seen,
+            },
+        );
+    }
+
+    /// `position`, found in `body`'s text, as a position in its file now.
+    fn locate(&self, body: &Body, position: &Position) -> Position {
+        if !position.is_valid() {
+            return position.clone();
+        }
+        let Some(history) = self.files.get(&*position.filename) else {
+            return position.clone();
+        };
+        let mut offset = i64::from(position.offset);
+        for &(at, delta) in history.shifts.iter().skip(body.shifts_seen) {
+            if offset >= i64::from(at) {
+                offset += delta;
+            }
+        }
+        Pos::try_from(offset).map_or_else(|_| position.clone(), |o| history.current.position(o))
+    }
+
+    /// A diagnostic of `body`'s evaluation, positioned in its file now.
+    fn relocate(&self, body: &Body, mut diag: Diagnostic) -> Diagnostic {
+        diag.start = self.locate(body, &diag.start);
+        diag.end = self.locate(body, &diag.end);
+        diag
+    }
+}
+
+type Bodies = Rc<RefCell<Texts>>;
 
 /// Nodes evaluated during the current epoch (possibly repeated), so that
 /// the evaluation counters shown in the shared state are refreshed for those
@@ -186,9 +252,9 @@ impl Engine {
                         self.apply_exports(std::mem::take(&mut exports));
                         let _ = reply.send(self.load(plan));
                     }
-                    Command::Patch { nodes, reply } => {
+                    Command::Patch { patch, reply } => {
                         self.apply_exports(std::mem::take(&mut exports));
-                        let _ = reply.send(self.patch(nodes));
+                        let _ = reply.send(self.patch(patch));
                     }
                     Command::Shutdown(done) => {
                         self.lifecycle.stop_all();
@@ -228,7 +294,25 @@ impl Engine {
             }
         }
 
-        self.upsert(new.values(), &mut changes);
+        self.upsert(new.values(), &mut changes, &mut stale_bodies);
+        {
+            // A full load starts the files' histories afresh: every body,
+            // changed or not, now refers to the text just loaded.
+            let mut texts = self.bodies.borrow_mut();
+            texts.files.clear();
+            for node in new.values() {
+                texts
+                    .files
+                    .entry(node.file.name().clone())
+                    .or_insert_with(|| FileHistory {
+                        current: node.file.clone(),
+                        shifts: Vec::new(),
+                    });
+            }
+            for node in new.values() {
+                texts.install(node.text_hash, &node.file, &node.block);
+            }
+        }
         let previous = std::mem::replace(&mut self.current, new);
         // The previous plan holds a whole syntax tree (every block of the last
         // reload): free it off the control-plane thread.
@@ -236,45 +320,66 @@ impl Engine {
         self.settle(changes, stale_bodies)
     }
 
-    /// Install `nodes` over the nodes of the same IDs; every other node is
-    /// unchanged, so the work is proportional to `nodes`.
-    fn patch(&mut self, nodes: Vec<PlannedNode>) -> Result<(), String> {
+    /// Install the patch's nodes over the nodes of the same IDs; every other
+    /// node is unchanged, so the work is proportional to the patch.
+    fn patch(&mut self, patch: Patch) -> Result<(), String> {
+        let Patch { nodes, files } = patch;
         let mut changes = Vec::new();
-        self.upsert(nodes.iter(), &mut changes);
+        let mut stale_bodies = Vec::new();
+        self.upsert(nodes.iter(), &mut changes, &mut stale_bodies);
+        {
+            let mut texts = self.bodies.borrow_mut();
+            for edit in files {
+                let history = texts
+                    .files
+                    .entry(edit.file.name().clone())
+                    .or_insert_with(|| FileHistory {
+                        current: edit.file.clone(),
+                        shifts: Vec::new(),
+                    });
+                if edit.delta != 0 {
+                    history.shifts.push((edit.at, edit.delta));
+                }
+                history.current = edit.file;
+            }
+            // Every node of the patch, changed or not: an unchanged one may
+            // have moved within the changed region.
+            for node in &nodes {
+                texts.install(node.text_hash, &node.file, &node.block);
+            }
+        }
         for node in nodes {
             self.current.insert(node.id.clone(), node);
         }
-        self.settle(changes, Vec::new())
+        self.settle(changes, stale_bodies)
     }
 
     /// Queue an upsert for each of `nodes` whose text or references differ
     /// from the installed node of its ID, with its bookkeeping.
+    /// The caller installs the bodies; `stale` gets the text hashes of the
+    /// bodies replaced.
     fn upsert<'a>(
         &self,
         nodes: impl Iterator<Item = &'a PlannedNode>,
         changes: &mut Vec<Change<u64, SharedValue>>,
+        stale: &mut Vec<u64>,
     ) {
         let mut interner = self.interner.borrow_mut();
-        let mut bodies = self.bodies.borrow_mut();
         let mut states = write_nodes(&self.shared);
+        let null = Arc::new(Value::Null);
         for node in nodes {
             let id = &node.id;
-            let unchanged = self
-                .current
-                .get(id)
-                .is_some_and(|old| old.text_hash == node.text_hash && old.deps == node.deps);
+            let old = self.current.get(id);
+            if let Some(old) = old.filter(|old| old.text_hash != node.text_hash) {
+                stale.push(old.text_hash);
+            }
+            let unchanged =
+                old.is_some_and(|old| old.text_hash == node.text_hash && old.deps == node.deps);
             if unchanged {
                 continue;
             }
             let nid = interner.intern(id);
             let deps = node.deps.iter().map(|d| interner.intern(d)).collect();
-            bodies.insert(
-                node.text_hash,
-                Body {
-                    file: node.file.clone(),
-                    block: node.block.clone(),
-                },
-            );
             changes.push(Change::Upsert {
                 node: nid,
                 body: node.text_hash,
@@ -286,7 +391,7 @@ impl Engine {
                 eval_health: Health::default(),
                 run_health: Health::default(),
                 component_health: Health::default(),
-                arguments: Value::Null,
+                arguments: null.clone(),
                 exports: None,
                 references_to: Vec::new(),
                 evaluations: 0,
@@ -330,11 +435,14 @@ impl Engine {
                 built
                     .iter()
                     .filter_map(|id| {
-                        let value = nodes.get(id)?.exports.as_ref()?.current();
+                        // Shared with the handle: the same `Arc` arrives
+                        // again through the exports channel and compares
+                        // equal by pointer.
+                        let value = nodes.get(id)?.exports.as_ref()?.shared();
                         let node = interner.get(id)?;
-                        (value != Value::Null).then_some(Change::Export {
+                        (*value != Value::Null).then_some(Change::Export {
                             node,
-                            value: Some(SharedValue::new(value)),
+                            value: Some(SharedValue(value)),
                         })
                     })
                     .collect()
@@ -349,13 +457,15 @@ impl Engine {
         // Bodies no node uses any more.
         if !stale_bodies.is_empty() {
             let live = upserted;
-            let mut bodies = self.bodies.borrow_mut();
+            let mut texts = self.bodies.borrow_mut();
             for hash in stale_bodies {
                 if !live.contains(&hash) {
-                    bodies.remove(&hash);
+                    texts.bodies.remove(&hash);
                 }
             }
         }
+        self.shared
+            .set_retained_bodies(self.bodies.borrow().bodies.len());
         result
     }
 
@@ -371,7 +481,7 @@ impl Engine {
                 .filter_map(|c| {
                     interner.get(&c.node).map(|node| Change::Export {
                         node,
-                        value: Some(SharedValue::new(c.exports)),
+                        value: Some(SharedValue(c.exports)),
                     })
                 })
                 .collect()
@@ -391,7 +501,7 @@ impl Engine {
         let mut errors = Vec::new();
         // Sort the changes out under one borrow, then act on them: building a
         // component needs the engine mutably.
-        let mut fresh: Vec<(String, Value)> = Vec::new();
+        let mut fresh: Vec<(String, Arc<Value>)> = Vec::new();
         {
             let interner = self.interner.borrow();
             let mut nodes = write_nodes(&self.shared);
@@ -400,7 +510,7 @@ impl Engine {
                     continue;
                 };
                 match new {
-                    Some(Ok(value)) => fresh.push((id.to_string(), value.into_value())),
+                    Some(Ok(value)) => fresh.push((id.to_string(), value.0)),
                     Some(Err(e)) => {
                         if let Some(state) = nodes.get_mut(id) {
                             state
@@ -479,7 +589,7 @@ impl Engine {
     fn apply_component(
         &mut self,
         id: &str,
-        value: Value,
+        value: Arc<Value>,
         link: DataPlaneLink,
         errors: &mut Vec<String>,
     ) {
@@ -495,11 +605,19 @@ impl Engine {
         {
             Ok(touched) => touched,
             Err(e) => {
-                // Positioned like an evaluation error: the block.
+                // Positioned like an evaluation error: the block, where it
+                // is now.
                 let at = self
                     .current
                     .get(id)
-                    .map(|n| n.file.position(n.block.name_pos).to_string())
+                    .map(|n| {
+                        let texts = self.bodies.borrow();
+                        let here = n.file.position(n.block.name_pos);
+                        match texts.bodies.get(&n.text_hash) {
+                            Some(body) => texts.locate(body, &here).to_string(),
+                            None => here.to_string(),
+                        }
+                    })
                     .unwrap_or_default();
                 errors.push(format!("{at}: {id}: {e}"));
                 false
@@ -510,7 +628,7 @@ impl Engine {
         }
         // Only arguments the component accepted reach the data plane; a
         // refused update keeps the last good ones there too.
-        if state.arguments != value {
+        if !Arc::ptr_eq(&state.arguments, &value) && state.arguments != value {
             return;
         }
         match role {
@@ -555,8 +673,9 @@ fn evaluate(
     key: u64,
     deps: &[(NodeId, SharedValue)],
 ) -> Result<SharedValue, String> {
-    let bodies = bodies.borrow();
-    let body = bodies
+    let texts = bodies.borrow();
+    let body = texts
+        .bodies
         .get(&key)
         .ok_or_else(|| "internal error: block body not found".to_string())?;
     let interner = interner.borrow();
@@ -573,8 +692,9 @@ fn evaluate(
         .map(SharedValue::new)
         .map_err(|diags| {
             diags
-                .iter()
-                .map(ToString::to_string)
+                .0
+                .into_iter()
+                .map(|d| texts.relocate(body, d).to_string())
                 .collect::<Vec<_>>()
                 .join("; ")
         })

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::runtime::Handle;
@@ -79,7 +80,7 @@ impl Lifecycle {
         &mut self,
         id: &str,
         node: &mut NodeState,
-        args: Value,
+        args: Arc<Value>,
         link: DataPlaneLink,
     ) -> Result<bool, String> {
         let Some(registration) = registry::find(&node.kind) else {
@@ -96,11 +97,11 @@ impl Lifecycle {
         }
         node.eval_health.healthy("component evaluated");
         if let Some(running) = self.running.get(id) {
-            if node.arguments == args {
+            if Arc::ptr_eq(&node.arguments, &args) || node.arguments == args {
                 return Ok(false);
             }
             // The task reads the newest value whenever it gets to it.
-            running.args.send_replace(args.clone());
+            running.args.send_replace(Value::clone(&args));
             node.arguments = args;
             node.updates += 1;
             return Ok(true);
@@ -142,6 +143,7 @@ impl Lifecycle {
         let _guard = self.tokio.enter();
         let component = (registration.build)(ctx, args)?;
         let cancel = CancellationToken::new();
+        // The task owns its copy: components read `RunContext::args`.
         let (args_tx, args_rx) = watch::channel(args.clone());
         let run = component.run(RunContext {
             args: args_rx,

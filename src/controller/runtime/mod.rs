@@ -152,7 +152,7 @@ impl Runtime {
             let (reply, answer) = oneshot::channel();
             let command = match reload {
                 Reload::Full(plan) => Command::Load { plan, reply },
-                Reload::Patch(nodes) => Command::Patch { nodes, reply },
+                Reload::Patch(patch) => Command::Patch { patch, reply },
             };
             commands.send(command).map_err(|_| ReloadError::Stopped)?;
             Ok(answer)

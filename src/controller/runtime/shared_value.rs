@@ -25,11 +25,6 @@ impl SharedValue {
     pub fn new(value: Value) -> Self {
         SharedValue(Arc::new(value))
     }
-
-    /// The value itself: moved out if this is the last handle, else copied.
-    pub fn into_value(self) -> Value {
-        Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone())
-    }
 }
 
 impl PartialEq for SharedValue {
@@ -88,6 +83,6 @@ mod tests {
         let json = serde_json::to_string(&a).unwrap();
         let back: SharedValue = serde_json::from_str(&json).unwrap();
         assert_eq!(back, a);
-        assert_eq!(b.into_value(), Value::String("b".into()));
+        assert_eq!(*b.0, Value::String("b".into()));
     }
 }

@@ -40,7 +40,8 @@ pub(crate) struct NodeState {
     pub eval_health: Health,
     pub run_health: Health,
     pub component_health: Health,
-    pub arguments: Value,
+    /// Shared with the control plane's output (no copy per update).
+    pub arguments: std::sync::Arc<Value>,
     pub exports: Option<Exports>,
     pub references_to: Vec<String>,
     pub evaluations: u64,
@@ -59,7 +60,7 @@ impl NodeState {
             kind: self.kind.clone(),
             label: self.label.clone(),
             health: HealthReport::least_healthy(reports.iter()),
-            arguments: self.arguments.clone(),
+            arguments: Value::clone(&self.arguments),
             exports: self
                 .exports
                 .as_ref()
@@ -84,6 +85,9 @@ pub struct SharedState {
     /// Sum of every node's `updates`: a cheap progress signal (benchmarks,
     /// tests) that needs no snapshot of the whole graph.
     total_updates: AtomicU64,
+    /// Block bodies the control plane holds: one per node when nothing
+    /// leaks (tests of reloads check it).
+    retained_bodies: AtomicU64,
     /// Data-plane builds and argument updates.
     pub(crate) data_plane: std::sync::Arc<super::data_plane::DataPlaneStats>,
 }
@@ -111,6 +115,16 @@ impl SharedState {
     /// How many builds and argument updates the runtime has applied in all.
     pub fn total_updates(&self) -> u64 {
         self.total_updates.load(Ordering::Acquire)
+    }
+
+    /// How many block bodies (syntax trees) the control plane holds: one
+    /// per installed node once a load or reload has settled.
+    pub fn retained_bodies(&self) -> u64 {
+        self.retained_bodies.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_retained_bodies(&self, n: usize) {
+        self.retained_bodies.store(n as u64, Ordering::Release);
     }
 
     pub(crate) fn count_update(&self) {

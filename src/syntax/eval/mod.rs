@@ -190,10 +190,8 @@ impl<'a> EvalContext<'a> {
 
     /// The source text of a node, as Alloy prints it in messages.
     pub fn node_text(&self, expr: &Expr) -> String {
-        let (s, e) = (expr.start_pos() as usize, expr.end_pos() as usize);
         self.file
-            .src()
-            .get(s..=e)
+            .text(expr.start_pos(), expr.end_pos())
             .map(|b| String::from_utf8_lossy(b).into_owned())
             .unwrap_or_default()
     }
