@@ -5,6 +5,8 @@
 //! updates the operator without a rebuild; a `forward_to` reload rebuilds the
 //! data plane while a client keeps posting, without losing a sample.
 
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,8 +19,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use smelter::components::prometheus::{echo, receive_http, relabel};
-use smelter::controller::runtime::{Runtime, RuntimeConfig};
-use smelter::controller::Stability;
+use smelter::controller::runtime::Runtime;
 use smelter::syntax::Value;
 use smelter_storage::{Batch, Labels, Sample, Series};
 
@@ -74,12 +75,7 @@ fn write_config(dir: &Path, text: &str) {
 
 async fn start(dir: &Path) -> Runtime {
     let rt = Runtime::start_with_workers(
-        RuntimeConfig {
-            config_path: dir.join("config.alloy"),
-            storage_path: dir.join("data"),
-            stability: Stability::GenerallyAvailable,
-            http_listen_addr: None,
-        },
+        common::runtime::config(dir),
         tokio::runtime::Handle::current(),
         2,
     )

@@ -3,12 +3,13 @@
 //! evaluation and update counters proving that a change recomputes only what
 //! it touches.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use smelter::controller::runtime::{ComponentSnapshot, ReloadError, Runtime, RuntimeConfig};
-use smelter::controller::Stability;
+use smelter::controller::runtime::{ComponentSnapshot, ReloadError, Runtime};
 
 const CHAINS: usize = 100;
 const CHAIN_LEN: usize = 90;
@@ -52,12 +53,7 @@ fn config(changed: Option<(usize, usize, &str)>) -> String {
 
 fn start(dir: &Path) -> Runtime {
     Runtime::start(
-        RuntimeConfig {
-            config_path: dir.join("config.alloy"),
-            storage_path: dir.join("data"),
-            stability: Stability::GenerallyAvailable,
-            http_listen_addr: None,
-        },
+        common::runtime::config(dir),
         tokio::runtime::Handle::current(),
     )
     .expect("runtime starts")

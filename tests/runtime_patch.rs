@@ -9,23 +9,19 @@
 //!   not the whole new version of its file: 1 000 one-block reloads of a
 //!   260 KB file, each in a different block, leave the RSS where it was.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use smelter::controller::runtime::{Runtime, RuntimeConfig};
-use smelter::controller::Stability;
+use smelter::controller::runtime::Runtime;
 
 const WAIT: Duration = Duration::from_secs(60);
 
 fn start(dir: &Path) -> Runtime {
     Runtime::start(
-        RuntimeConfig {
-            config_path: dir.join("config.alloy"),
-            storage_path: dir.join("data"),
-            stability: Stability::GenerallyAvailable,
-            http_listen_addr: None,
-        },
+        common::runtime::config(dir),
         tokio::runtime::Handle::current(),
     )
     .expect("runtime starts")

@@ -3,6 +3,7 @@
 
 pub mod component;
 pub mod prometheus;
+pub mod runtime;
 pub mod smelter;
 
 use std::path::PathBuf;
