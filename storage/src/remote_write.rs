@@ -16,6 +16,7 @@ pub mod prompb;
 mod reader;
 mod writer;
 
+pub(crate) use encoded::timeseries_message;
 pub use encoded::{EncodedBatch, EncodedSeries};
 
 use crate::model::{Batch, Exemplar, Labels, LabelsError, Metadata, MetricType, Sample, Series};
@@ -96,7 +97,7 @@ impl Encoder {
     pub fn encode_into(&mut self, batch: &Batch, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.proto.clear();
         writer::write_request(batch, &mut self.proto);
-        self.compress_into(out)
+        self.finish_into(out)
     }
 
     /// Starts a request assembled piece by piece ([`Encoder::push_encoded`],
@@ -117,10 +118,6 @@ impl Encoder {
 
     /// Replaces the contents of `out` with the compressed request.
     pub fn finish_into(&mut self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        self.compress_into(out)
-    }
-
-    fn compress_into(&mut self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         out.clear();
         // 0 for inputs snappy cannot take; `compress` then says `TooBig`.
         out.resize(snap::raw::max_compress_len(self.proto.len()), 0);

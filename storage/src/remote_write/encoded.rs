@@ -44,16 +44,7 @@ pub struct EncodedBatch {
 impl EncodedSeries {
     /// Back to the model (labels validated again: input may come from disk).
     pub fn decode(&self) -> Result<Series, DecodeError> {
-        let mut buf: &[u8] = &self.field;
-        let (tag, wire_type) = decode_key(&mut buf)?;
-        if tag != 1 || wire_type != WireType::LengthDelimited {
-            return Err(DecodeError::Malformed("not a timeseries field"));
-        }
-        let len = prost::encoding::decode_varint(&mut buf)?;
-        if len != buf.len() as u64 {
-            return Err(DecodeError::Malformed("timeseries length mismatch"));
-        }
-        reader::read_series(buf, 0, &mut Vec::new())
+        reader::read_series(timeseries_message(&self.field)?, 0, &mut Vec::new())
     }
 
     /// Encodes one model series.
@@ -72,6 +63,20 @@ impl EncodedSeries {
             max_ts: series.samples.last().map_or(0, |s| s.timestamp_ms),
         }
     }
+}
+
+/// The `TimeSeries` message inside a `timeseries` field, checking that the
+/// field is one whole `timeseries` field (key 1, length = the rest).
+pub(crate) fn timeseries_message(mut field: &[u8]) -> Result<&[u8], DecodeError> {
+    let (tag, wire_type) = decode_key(&mut field)?;
+    if tag != 1 || wire_type != WireType::LengthDelimited {
+        return Err(DecodeError::Malformed("not a timeseries field"));
+    }
+    let len = prost::encoding::decode_varint(&mut field)?;
+    if len != field.len() as u64 {
+        return Err(DecodeError::Malformed("timeseries length mismatch"));
+    }
+    Ok(field)
 }
 
 impl EncodedBatch {
@@ -116,11 +121,6 @@ impl EncodedBatch {
     /// Total number of samples.
     pub fn sample_count(&self) -> usize {
         self.series.iter().map(|s| s.samples as usize).sum()
-    }
-
-    /// Whether there is nothing to store or send.
-    pub fn is_empty(&self) -> bool {
-        self.series.is_empty() && self.metadata.is_empty()
     }
 }
 

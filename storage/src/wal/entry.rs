@@ -157,8 +157,12 @@ pub(crate) fn decode(value: &[u8], scratch: &mut Vec<u8>) -> Result<EncodedBatch
     }
     let buf = Bytes::from(buf);
     let mut start = 0;
+    // A shallow check: sled checksums what it stores, so this guards
+    // against format mistakes rather than bit rot; a series that passes and
+    // is still malformed inside is refused by the receiver (400: counted as
+    // dropped), never a panic here.
     for r in &rows {
-        check_field(r.4)?;
+        crate::remote_write::timeseries_message(r.4).map_err(EntryError::Series)?;
     }
     let series = rows
         .iter()
@@ -176,27 +180,6 @@ pub(crate) fn decode(value: &[u8], scratch: &mut Vec<u8>) -> Result<EncodedBatch
         })
         .collect();
     Ok(EncodedBatch { series, metadata })
-}
-
-/// A shallow check of a stored series: one `timeseries` field whose length
-/// is the rest of the bytes. sled checksums what it stores, so this guards
-/// against format mistakes rather than bit rot; a series that passes and is
-/// still malformed inside is refused by the receiver (400: counted as
-/// dropped), never a panic here.
-fn check_field(field: &[u8]) -> Result<(), EntryError> {
-    let bad = |m| EntryError::Series(crate::remote_write::DecodeError::Malformed(m));
-    let mut rest = field;
-    let (tag, wire_type) =
-        prost::encoding::decode_key(&mut rest).map_err(|e| EntryError::Series(e.into()))?;
-    if tag != 1 || wire_type != prost::encoding::WireType::LengthDelimited {
-        return Err(bad("not a timeseries field"));
-    }
-    let len =
-        prost::encoding::decode_varint(&mut rest).map_err(|e| EntryError::Series(e.into()))?;
-    if len != rest.len() as u64 {
-        return Err(bad("timeseries length mismatch"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -273,7 +273,7 @@ impl Queue {
             .unwrap_or(0);
         let encoded = EncodedBatch::from_batch(batch);
         let seq = self.shared.q.append_encoded(&encoded)?;
-        self.shared.tail.push(seq, Arc::new(encoded));
+        self.shared.tail.push(seq, encoded);
         EndpointMetrics::raise(&m.highest_ts, highest as f64 / 1000.0);
         let (tx, rx) = oneshot::channel();
         self.shared
@@ -560,10 +560,7 @@ pub(super) async fn read_loop(
             continue;
         }
         let chunk = match shared.tail.take(next) {
-            Some(batch) => {
-                let batch = Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone());
-                vec![Ok(wal::EncodedEntry { seq: next, batch })]
-            }
+            Some(batch) => vec![Ok(wal::EncodedEntry { seq: next, batch })],
             None => {
                 // Not in memory (a backlog, a restart): read the WAL up to
                 // the next entry the tail holds.

@@ -145,7 +145,7 @@ impl LabelRewriter {
 
     /// The labels to send, or `None` when a rule drops the series.
     pub fn rewrite(&mut self, labels: &Labels) -> Option<Labels> {
-        if self.rules.is_empty() && self.external.is_empty() {
+        if self.is_identity() {
             return Some(labels.clone());
         }
         self.labels.fill_sorted(labels.iter());

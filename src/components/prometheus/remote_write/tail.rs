@@ -16,7 +16,7 @@
 //! process's CPU (`benches/REMOTE_WRITE.md`).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use smelter_storage::remote_write::EncodedBatch as Batch;
 
@@ -33,7 +33,7 @@ pub(super) struct Tail {
 
 #[derive(Debug, Default)]
 struct Inner {
-    entries: BTreeMap<u64, (Arc<Batch>, usize)>,
+    entries: BTreeMap<u64, (Batch, usize)>,
     samples: usize,
 }
 
@@ -53,7 +53,7 @@ impl Tail {
 
     /// Records the batch stored in the WAL under `seq`; evicts the oldest
     /// entries beyond the capacity.
-    pub fn push(&self, seq: u64, batch: Arc<Batch>) {
+    pub fn push(&self, seq: u64, batch: Batch) {
         let samples = batch.sample_count();
         if samples > self.capacity {
             return;
@@ -73,7 +73,7 @@ impl Tail {
 
     /// Takes entry `seq` if held, dropping every older one (the reader has
     /// moved past them).
-    pub fn take(&self, seq: u64) -> Option<Arc<Batch>> {
+    pub fn take(&self, seq: u64) -> Option<Batch> {
         let mut inner = self.lock();
         inner.evict_below(seq);
         let (batch, n) = inner.entries.remove(&seq)?;
@@ -111,14 +111,14 @@ mod tests {
     use super::*;
     use smelter_storage::model::{Labels, Sample, Series};
 
-    fn batch(n: usize) -> Arc<Batch> {
-        Arc::new(Batch::from_batch(&smelter_storage::model::Batch {
+    fn batch(n: usize) -> Batch {
+        Batch::from_batch(&smelter_storage::model::Batch {
             series: vec![Series::new(
                 Labels::from_pairs([("__name__", "m")]),
                 vec![Sample::new(1.0, 1); n],
             )],
             metadata: vec![],
-        }))
+        })
     }
 
     #[test]

@@ -212,37 +212,38 @@ impl ScrapeCache {
     /// known under another text.
     pub fn insert(&mut self, key: SeriesKey, labels: Labels, untracked: bool) -> Option<Labels> {
         let untracked = if untracked { UNTRACKED } else { 0 };
-        let entry = match self.by_labels.entry(labels) {
-            MapEntry::Occupied(mut known) => match self.by_key.remove(known.get()) {
-                Some(entry) if entry.seen == self.scrape => {
-                    self.by_key.insert(*known.get(), entry);
-                    return None;
-                }
-                Some(mut entry) => {
-                    known.insert(key.0);
-                    if entry.flags & IN_PREVIOUS == 0 {
-                        self.added += 1;
+        // The entry the label set had under its previous text, if any
+        // (every label set has one; a missing one starts afresh).
+        let (labels, previous) = match self.by_labels.entry(labels) {
+            MapEntry::Occupied(mut known) => {
+                let old_key = *known.get();
+                match self.by_key.remove(&old_key) {
+                    Some(entry) if entry.seen == self.scrape => {
+                        self.by_key.insert(old_key, entry);
+                        return None;
                     }
-                    entry.seen = self.scrape;
-                    entry.flags = (entry.flags & !UNTRACKED) | untracked;
-                    entry
-                }
-                None => {
-                    // Not reached (every label set has its entry); start
-                    // the series afresh rather than lose it.
-                    let labels = known.key().clone();
-                    known.insert(key.0);
-                    self.added += 1;
-                    Entry {
-                        labels,
-                        seen: self.scrape,
-                        flags: untracked,
+                    previous => {
+                        known.insert(key.0);
+                        (known.key().clone(), previous)
                     }
                 }
-            },
+            }
             MapEntry::Vacant(new) => {
                 let labels = new.key().clone();
                 new.insert(key.0);
+                (labels, None)
+            }
+        };
+        let entry = match previous {
+            Some(mut entry) => {
+                if entry.flags & IN_PREVIOUS == 0 {
+                    self.added += 1;
+                }
+                entry.seen = self.scrape;
+                entry.flags = (entry.flags & !UNTRACKED) | untracked;
+                entry
+            }
+            None => {
                 self.added += 1;
                 Entry {
                     labels,
