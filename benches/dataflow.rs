@@ -27,8 +27,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use smelter::component::{
-    receiver_export, registry, BatchProcessor, BuildContext, DataPlaneLink, Exports, Health,
-    MetricsBatch, RunContext,
+    receiver_export, registry, BatchProcessor, BuildContext, DataPlaneBatch, DataPlaneLink,
+    Exports, Health, RunContext,
 };
 use smelter::components::prometheus::relabel;
 use smelter::syntax::Value;
@@ -45,8 +45,8 @@ struct CountingSink {
     samples: Arc<AtomicU64>,
 }
 
-impl smelter_dataflows::Sink<MetricsBatch> for CountingSink {
-    fn write(&self, _worker: usize, _epoch: Epoch, batch: MetricsBatch) {
+impl smelter_dataflows::Sink<DataPlaneBatch> for CountingSink {
+    fn write(&self, _worker: usize, _epoch: Epoch, batch: DataPlaneBatch) {
         self.samples
             .fetch_add(batch.sample_count() as u64, Ordering::Relaxed);
     }
@@ -138,7 +138,16 @@ fn run(workers: usize, rounds: usize) {
     let processor = relabel::compile(&relabel_chain::component_args()).expect("compile");
     let mut graph = Graph::new();
     graph.source(src);
-    graph.processor(op, processor, |p: &Arc<dyn BatchProcessor>, b| p.process(b));
+    // As the runtime runs a processor: wire form from the receiver is
+    // decoded first.
+    graph.processor(
+        op,
+        processor,
+        |p: &Arc<dyn BatchProcessor>, b: DataPlaneBatch| {
+            let batch = b.into_decoded().expect("the receiver checked it");
+            p.process(batch).map(DataPlaneBatch::from)
+        },
+    );
     graph.sink_with(
         out,
         CountingSink {

@@ -11,6 +11,7 @@
 //! dataflow worker: its I/O lives on tokio.
 
 pub mod args;
+pub mod batch;
 pub mod derived;
 pub mod health;
 pub mod registry;
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::syntax::Value;
 
 pub use args::Args;
+pub use batch::DataPlaneBatch;
 pub use health::{Health, HealthReport, HealthState};
 pub use registry::{DataPlaneRegistration, Registration, REGISTRY};
 
@@ -180,14 +182,14 @@ pub struct BuildContext {
 // writes into.
 // ---------------------------------------------------------------------------
 
-/// The record type of the metrics data plane.
+/// A batch of series in the model: what processors transform.
 pub type MetricsBatch = smelter_storage::Batch;
 
 /// The handle a source pushes batches into (valid across data-plane rebuilds).
-pub type MetricsSource = smelter_dataflows::SourceHandle<MetricsBatch>;
+pub type MetricsSource = smelter_dataflows::SourceHandle<DataPlaneBatch>;
 
 /// What the dataflow writes into at a sink.
-pub type MetricsSink = Arc<dyn smelter_dataflows::Sink<MetricsBatch>>;
+pub type MetricsSink = Arc<dyn smelter_dataflows::Sink<DataPlaneBatch>>;
 
 /// A processor's arguments compiled into the operator the dataflow runs on
 /// every batch (on a worker thread: no blocking, no I/O).

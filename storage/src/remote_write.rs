@@ -157,8 +157,33 @@ impl Decoder {
 
     /// Decodes one body; see [`decode`].
     pub fn decode(&mut self, body: &[u8]) -> Result<Batch, DecodeError> {
-        // The block header announces the decompressed length: check it
-        // before allocating, so a tiny body can't make us allocate gigabytes.
+        let len = self.decompressed_len(body)?;
+        self.raw.clear();
+        self.raw.resize(len, 0);
+        let n = snap::raw::Decoder::new()
+            .decompress(body, &mut self.raw)
+            .map_err(DecodeError::Snappy)?;
+        reader::read_request(&self.raw[..n])
+    }
+
+    /// Decodes one body with the same checks as [`Decoder::decode`], but
+    /// keeps the series in wire form (slices of one new buffer holding the
+    /// decompressed body): what a receiver forwards to a WAL, which stores
+    /// and sends that form, so no label set is built between the two.
+    pub fn decode_encoded(&self, body: &[u8]) -> Result<EncodedBatch, DecodeError> {
+        let len = self.decompressed_len(body)?;
+        let mut raw = vec![0; len];
+        let n = snap::raw::Decoder::new()
+            .decompress(body, &mut raw)
+            .map_err(DecodeError::Snappy)?;
+        raw.truncate(n);
+        reader::read_request_encoded(bytes::Bytes::from(raw))
+    }
+
+    /// The decompressed length the block header announces, checked against
+    /// the cap before anything is allocated: a tiny body must not make us
+    /// allocate gigabytes.
+    fn decompressed_len(&self, body: &[u8]) -> Result<usize, DecodeError> {
         let len = snap::raw::decompress_len(body).map_err(DecodeError::Snappy)?;
         if len > self.max_decompressed {
             return Err(DecodeError::TooLarge {
@@ -166,12 +191,7 @@ impl Decoder {
                 max: self.max_decompressed,
             });
         }
-        self.raw.clear();
-        self.raw.resize(len, 0);
-        let n = snap::raw::Decoder::new()
-            .decompress(body, &mut self.raw)
-            .map_err(DecodeError::Snappy)?;
-        reader::read_request(&self.raw[..n])
+        Ok(len)
     }
 }
 
@@ -539,6 +559,23 @@ mod tests {
         }
     }
 
+    /// `n` copies of `raw`, each with one or two bytes changed
+    /// (pseudo-random, the same every run).
+    fn mutations(raw: &[u8], n: usize) -> impl Iterator<Item = Vec<u8>> + '_ {
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        (0..n).map(move |_| {
+            let mut m = raw.to_vec();
+            for _ in 0..1 + (x % 2) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let i = (x >> 8) as usize % m.len();
+                m[i] = (x >> 40) as u8;
+            }
+            m
+        })
+    }
+
     /// Decoding through prost's structs, the reference for the reader.
     fn decode_with_prost(raw: &[u8]) -> Result<Batch, DecodeError> {
         from_proto(prompb::WriteRequest::decode(raw)?)
@@ -552,17 +589,8 @@ mod tests {
         assert!(reader::read_request(&raw).unwrap().bit_eq(&batch));
         // Mutate one or two bytes at a time: whenever either side accepts,
         // both must accept and agree.
-        let mut x = 0x2545_f491_4f6c_dd1d_u64;
         let mut accepted = 0;
-        for _ in 0..20_000 {
-            let mut m = raw.clone();
-            for _ in 0..1 + (x % 2) {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let i = (x >> 8) as usize % m.len();
-                m[i] = (x >> 40) as u8;
-            }
+        for m in mutations(&raw, 20_000) {
             let ours = reader::read_request(&m);
             let theirs = decode_with_prost(&m);
             match (&ours, &theirs) {
@@ -575,6 +603,95 @@ mod tests {
             }
         }
         assert!(accepted > 100, "mutations too destructive: {accepted}");
+    }
+
+    /// The wire-form reader accepts exactly what the model reader accepts,
+    /// and its series decode to the same batch.
+    #[test]
+    fn wire_form_reader_agrees_with_the_model_reader() {
+        let mut batch = sample_batch();
+        batch.series[1].samples.push(Sample::new(-2.5, -7));
+        let raw = to_proto(&batch).encode_to_vec();
+        let encoded = reader::read_request_encoded(bytes::Bytes::from(raw.clone())).unwrap();
+        assert!(encoded.to_batch().unwrap().bit_eq(&batch));
+        assert_eq!(encoded.series[1].hash, batch.series[1].labels.stable_hash());
+        assert_eq!(
+            (encoded.series[1].min_ts, encoded.series[1].max_ts),
+            (-5, -7)
+        );
+        // Plain series are slices of the request, byte for byte.
+        let fields: Vec<u8> = encoded
+            .series
+            .iter()
+            .flat_map(|s| s.field.to_vec())
+            .collect();
+        assert!(raw.starts_with(&fields));
+        let mut accepted = 0;
+        for m in mutations(&raw, 20_000) {
+            let model = reader::read_request(&m);
+            let wire = reader::read_request_encoded(bytes::Bytes::from(m.clone()));
+            match (&model, &wire) {
+                (Ok(a), Ok(b)) => {
+                    let b = b.to_batch().unwrap();
+                    assert!(a.bit_eq(&b), "differ on {m:?}");
+                    for (s, e) in a.series.iter().zip(&wire.as_ref().unwrap().series) {
+                        assert_eq!(e.hash, s.labels.stable_hash());
+                        assert_eq!(e.samples as usize, s.samples.len());
+                    }
+                    accepted += 1;
+                }
+                (Err(_), Err(_)) => {}
+                _ => panic!("disagree on {m:?}: model {model:?}, wire {wire:?}"),
+            }
+        }
+        assert!(accepted > 100, "mutations too destructive: {accepted}");
+    }
+
+    /// A label with an empty value or an unknown field is not forwarded as
+    /// it came: the series goes through the model, as the model reader has it.
+    #[test]
+    fn wire_form_reader_normalises_what_the_model_would_change() {
+        let label = |n: &str, v: &str| prompb::Label {
+            name: n.into(),
+            value: v.into(),
+        };
+        let req = prompb::WriteRequest {
+            timeseries: vec![prompb::TimeSeries {
+                labels: vec![label("__name__", "m"), label("z", "")],
+                samples: vec![prompb::Sample {
+                    value: 3.0,
+                    timestamp: 7,
+                }],
+                exemplars: vec![],
+            }],
+            metadata: vec![],
+        };
+        let encoded =
+            reader::read_request_encoded(bytes::Bytes::from(req.encode_to_vec())).unwrap();
+        let model = reader::read_request(&req.encode_to_vec()).unwrap();
+        assert_eq!(
+            encoded.series[0],
+            EncodedSeries::from_series(&model.series[0])
+        );
+        // An unknown field (native histograms are field 4) inside a series.
+        let mut one = prompb::WriteRequest {
+            timeseries: vec![prompb::TimeSeries {
+                labels: vec![label("__name__", "m")],
+                samples: vec![],
+                exemplars: vec![],
+            }],
+            metadata: vec![],
+        }
+        .encode_to_vec();
+        one[1] += 2;
+        one.extend_from_slice(&[0x20, 0x01]);
+        let encoded = reader::read_request_encoded(bytes::Bytes::from(one.clone())).unwrap();
+        let model = reader::read_request(&one).unwrap();
+        assert_eq!(
+            encoded.series[0],
+            EncodedSeries::from_series(&model.series[0])
+        );
+        assert_ne!(&encoded.series[0].field[..], &one[..]);
     }
 
     #[test]

@@ -20,8 +20,8 @@ use smelter_dataflows::data_plane::Epoch;
 use smelter_dataflows::Sink;
 
 use crate::component::{
-    receiver_export, Args, BuildContext, Component, ComponentError, Health, MetricsBatch,
-    Registration, RunContext, RunFuture,
+    receiver_export, Args, BuildContext, Component, ComponentError, DataPlaneBatch, Health,
+    MetricsBatch, Registration, RunContext, RunFuture,
 };
 use crate::controller::schema::Schema;
 use crate::syntax::Value;
@@ -112,8 +112,15 @@ impl EchoSink {
     }
 }
 
-impl Sink<MetricsBatch> for EchoSink {
-    fn write(&self, _worker: usize, _epoch: Epoch, batch: MetricsBatch) {
+impl Sink<DataPlaneBatch> for EchoSink {
+    fn write(&self, _worker: usize, _epoch: Epoch, batch: DataPlaneBatch) {
+        let batch = match batch.into_decoded() {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::error!("prometheus.echo: dropping a batch that does not decode: {e}");
+                return;
+            }
+        };
         let text = self.render(&batch);
         // One write per batch, so concurrent workers do not interleave lines.
         let mut stdout = std::io::stdout().lock();

@@ -322,7 +322,9 @@ async fn answer(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>
             );
         }
     };
-    let batch = match Decoder::new(MAX_DECOMPRESSED).decode(&body) {
+    // Series stay in wire form (checked and hashed, no label set built):
+    // a WAL downstream stores that form, a processor decodes it.
+    let batch = match Decoder::new(MAX_DECOMPRESSED).decode_encoded(&body) {
         Ok(batch) => batch,
         Err(e @ DecodeError::TooLarge { .. }) => return too_large(e.to_string()),
         Err(e) => {
@@ -341,7 +343,7 @@ async fn answer(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>
         tracing::warn!(component = %shared.id, reason = what, "remote-write request not acknowledged");
         reply(StatusCode::SERVICE_UNAVAILABLE, what)
     };
-    let ack = match tokio::time::timeout(PUSH_TIMEOUT, shared.source.push(batch)).await {
+    let ack = match tokio::time::timeout(PUSH_TIMEOUT, shared.source.push(batch.into())).await {
         Ok(Ok(ack)) => ack,
         Ok(Err(e)) => return unavailable(&e.to_string()),
         Err(_) => return unavailable("the data plane is full, retry later"),

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use smelter_dataflows::control_plane::NodeId;
 use smelter_dataflows::{DataPlane, Graph};
 
-use crate::component::{BatchProcessor, MetricsBatch, MetricsSink, MetricsSource};
+use crate::component::{BatchProcessor, DataPlaneBatch, MetricsSink, MetricsSource};
 use crate::syntax::Capsule;
 use crate::syntax::Value;
 
@@ -74,7 +74,7 @@ struct Topology {
 
 pub(crate) struct DataPlaneRuntime {
     workers: usize,
-    plane: Option<DataPlane<MetricsBatch, ProcessorArgs>>,
+    plane: Option<DataPlane<DataPlaneBatch, ProcessorArgs>>,
     ids: HashMap<String, NodeId>,
     nodes: BTreeMap<String, Node>,
     built: Topology,
@@ -188,7 +188,7 @@ impl DataPlaneRuntime {
         Topology { nodes, edges }
     }
 
-    fn graph(&self, topology: &Topology) -> Graph<MetricsBatch, ProcessorArgs> {
+    fn graph(&self, topology: &Topology) -> Graph<DataPlaneBatch, ProcessorArgs> {
         let mut graph = Graph::new();
         for (id, kind) in &topology.nodes {
             let (Some(nid), Some(node)) = (self.ids.get(id), self.nodes.get(id)) else {
@@ -199,8 +199,9 @@ impl DataPlaneRuntime {
                     graph.source(*nid);
                 }
                 (Kind::Processor, Some(op), _) => {
-                    graph.processor(*nid, op.clone(), |op: &ProcessorArgs, batch| {
-                        op.process(batch)
+                    let id = id.clone();
+                    graph.processor(*nid, op.clone(), move |op: &ProcessorArgs, batch| {
+                        process_decoded(&id, op.as_ref(), batch)
                     });
                 }
                 (Kind::Sink, _, Some(sink)) => {
@@ -286,15 +287,33 @@ fn forward_to(args: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Runs a processor, which works on the model: a batch still in wire form
+/// is decoded first.
+fn process_decoded(
+    id: &str,
+    op: &dyn BatchProcessor,
+    batch: DataPlaneBatch,
+) -> Option<DataPlaneBatch> {
+    let samples = batch.sample_count();
+    match batch.into_decoded() {
+        Ok(batch) => op.process(batch).map(DataPlaneBatch::from),
+        Err(e) => {
+            // Wire form is checked where it is made; this is a bug.
+            tracing::error!(component = %id, samples, "dropping a batch that does not decode: {e}");
+            None
+        }
+    }
+}
+
 /// A sink shared between the component that made it and the dataflow.
 struct SharedSink(MetricsSink);
 
-impl smelter_dataflows::Sink<MetricsBatch> for SharedSink {
+impl smelter_dataflows::Sink<DataPlaneBatch> for SharedSink {
     fn write(
         &self,
         worker: usize,
         epoch: smelter_dataflows::data_plane::Epoch,
-        record: MetricsBatch,
+        record: DataPlaneBatch,
     ) {
         self.0.write(worker, epoch, record)
     }

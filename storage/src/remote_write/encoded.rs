@@ -17,12 +17,16 @@
 
 use bytes::Bytes;
 use prost::encoding::{decode_key, WireType};
+use serde::{Deserialize, Serialize};
 
 use super::{reader, writer, DecodeError};
 use crate::model::{Batch, Metadata, Series};
 
 /// One series in wire form, with what the sender needs without decoding it.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serde is for the data plane's record bound (timely's `ExchangeData`);
+/// the WAL stores its own layout (`wal::entry`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EncodedSeries {
     /// The `WriteRequest.timeseries` field: key, length, `TimeSeries`.
     pub field: Bytes,
@@ -35,7 +39,7 @@ pub struct EncodedSeries {
 }
 
 /// A batch whose series are in wire form.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EncodedBatch {
     pub series: Vec<EncodedSeries>,
     pub metadata: Vec<Metadata>,
@@ -121,6 +125,11 @@ impl EncodedBatch {
     /// Total number of samples.
     pub fn sample_count(&self) -> usize {
         self.series.iter().map(|s| s.samples as usize).sum()
+    }
+
+    /// Whether there is nothing to store or send.
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty() && self.metadata.is_empty()
     }
 }
 

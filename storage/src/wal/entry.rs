@@ -91,14 +91,44 @@ pub(crate) fn encode(batch: &EncodedBatch, samples: u64) -> Result<Vec<u8>, supe
             .collect(),
         &batch.metadata,
     );
-    let payload = rmp_serde::to_vec(&payload)?;
-    let mut value = vec![0u8; HEADER_LEN + snap::raw::max_compress_len(payload.len())];
+    // The msgpack payload and snappy's output go through per-thread buffers
+    // that keep their capacity: an entry is hundreds of KB, and fresh
+    // buffers (grown by doubling, the output zero-filled to its worst case)
+    // cost page faults on every append. Only the final value is allocated,
+    // at its exact size.
+    ENCODE_SCRATCH.with(|cell| {
+        let (mut raw, mut compressed) = cell.take();
+        let result = encode_into(&payload, samples, &mut raw, &mut compressed);
+        cell.set((raw, compressed));
+        result
+    })
+}
+
+thread_local! {
+    static ENCODE_SCRATCH: std::cell::Cell<(Vec<u8>, Vec<u8>)> =
+        const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+}
+
+fn encode_into(
+    payload: &PayloadOut<'_>,
+    samples: u64,
+    raw: &mut Vec<u8>,
+    compressed: &mut Vec<u8>,
+) -> Result<Vec<u8>, super::WalError> {
+    raw.clear();
+    rmp_serde::encode::write(raw, payload)?;
+    let bound = snap::raw::max_compress_len(raw.len());
+    if compressed.len() < bound {
+        compressed.resize(bound, 0);
+    }
     let n = snap::raw::Encoder::new()
-        .compress(&payload, &mut value[HEADER_LEN..])
+        .compress(raw, compressed)
         .map_err(super::WalError::Compress)?;
-    value.truncate(HEADER_LEN + n);
-    value[0] = VERSION;
-    value[17..25].copy_from_slice(&samples.to_be_bytes());
+    let mut value = Vec::with_capacity(HEADER_LEN + n);
+    value.push(VERSION);
+    value.extend_from_slice(&[0; 16]);
+    value.extend_from_slice(&samples.to_be_bytes());
+    value.extend_from_slice(&compressed[..n]);
     Ok(value)
 }
 

@@ -35,7 +35,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use smelter_storage::model::Batch;
-use smelter_storage::remote_write::EncodedBatch;
+use smelter_storage::remote_write::{EncodedBatch, EncodedSeries};
 use smelter_storage::wal::{self, Wal, WalError};
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 use tokio::task::JoinHandle;
@@ -48,6 +48,35 @@ use super::scaling;
 use super::sender::{self, Sender};
 use super::shard::{now_ms, Part, Positions};
 use super::tail::Tail;
+
+/// Removes the samples older than `cutoff` from `batch` (and the series
+/// left empty), returning how many. Only series with such samples are
+/// decoded; one that does not decode (a bug: wire form is checked where it
+/// is made) is kept whole rather than lost.
+fn drop_older_than(batch: &mut EncodedBatch, cutoff: i64) -> u64 {
+    let mut dropped = 0u64;
+    batch.series.retain_mut(|encoded| {
+        if encoded.samples == 0 || encoded.min_ts >= cutoff {
+            return true;
+        }
+        let mut series = match encoded.decode() {
+            Ok(series) => series,
+            Err(e) => {
+                tracing::error!("ttl: a stored series does not decode, keeping it: {e}");
+                return true;
+            }
+        };
+        let before = series.samples.len();
+        series.samples.retain(|x| x.timestamp_ms >= cutoff);
+        dropped += (before - series.samples.len()) as u64;
+        if series.samples.is_empty() {
+            return false;
+        }
+        *encoded = EncodedSeries::from_series(&series);
+        true
+    });
+    dropped
+}
 
 /// Errors of the queue.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -222,32 +251,27 @@ impl Queue {
     /// Stores `batch` in the WAL; the returned [`Ack`] resolves once a flush
     /// covers it. Samples older than `ttl` are dropped first (counted).
     pub fn append(&self, batch: Batch) -> Result<Ack, QueueError> {
-        self.append_shared(&mut Arc::new(batch))
+        self.append_shared(&mut Arc::new(EncodedBatch::from_batch(&batch)))
     }
 
-    /// As [`Queue::append`], for a batch shared with other queues: a sink
-    /// feeding several endpoints stores one batch in each without copying
-    /// it, and keeps it to retry when the queue was closed under it (a
-    /// reload). Samples older than `ttl` are removed from `batch` (copied
-    /// first if it is shared).
-    pub fn append_shared(&self, batch: &mut Arc<Batch>) -> Result<Ack, QueueError> {
+    /// As [`Queue::append`], for a batch in wire form shared with other
+    /// queues: a sink feeding several endpoints encodes a batch once and
+    /// stores it in each, and keeps it to retry when the queue was closed
+    /// under it (a reload). Samples older than `ttl` are removed from
+    /// `batch` (copied first if it is shared).
+    pub fn append_shared(&self, batch: &mut Arc<EncodedBatch>) -> Result<Ack, QueueError> {
         if self.stop.is_cancelled() {
             return Err(QueueError::Closed);
         }
         let m = &self.shared.metrics;
         if !self.shared.opts.ttl.is_zero() {
             let cutoff = now_ms() - self.shared.opts.ttl.as_millis() as i64;
-            let old = |s: &smelter_storage::model::Series| {
-                s.samples.first().is_some_and(|x| x.timestamp_ms < cutoff)
-            };
-            if batch.series.iter().any(old) {
-                let batch = Arc::make_mut(batch);
-                let mut dropped = 0u64;
-                for s in &mut batch.series {
-                    let before = s.samples.len();
-                    s.samples.retain(|x| x.timestamp_ms >= cutoff);
-                    dropped += (before - s.samples.len()) as u64;
-                }
+            if batch
+                .series
+                .iter()
+                .any(|s| s.samples > 0 && s.min_ts < cutoff)
+            {
+                let dropped = drop_older_than(Arc::make_mut(batch), cutoff);
                 if dropped > 0 {
                     m.dropped(reason::TTL, dropped);
                     tracing::warn!(
@@ -255,7 +279,6 @@ impl Queue {
                         "dropping samples older than ttl at append"
                     );
                 }
-                batch.series.retain(|s| !s.samples.is_empty());
             }
         }
         if batch.series.is_empty() {
@@ -267,13 +290,12 @@ impl Queue {
         let highest = batch
             .series
             .iter()
-            .filter_map(|s| s.samples.last())
-            .map(|s| s.timestamp_ms)
+            .filter(|s| s.samples > 0)
+            .map(|s| s.max_ts)
             .max()
             .unwrap_or(0);
-        let encoded = EncodedBatch::from_batch(batch);
-        let seq = self.shared.q.append_encoded(&encoded)?;
-        self.shared.tail.push(seq, encoded);
+        let seq = self.shared.q.append_encoded(batch)?;
+        self.shared.tail.push(seq, EncodedBatch::clone(batch));
         EndpointMetrics::raise(&m.highest_ts, highest as f64 / 1000.0);
         let (tx, rx) = oneshot::channel();
         self.shared

@@ -31,7 +31,8 @@ use smelter_dataflows::Sink;
 use tokio::runtime::Handle;
 
 use super::queue::{Ack, Queue, QueueError};
-use crate::component::{Health, MetricsBatch};
+use crate::component::{DataPlaneBatch, Health};
+use smelter_storage::remote_write::EncodedBatch;
 
 /// The endpoints' queues, or `None` while they are being replaced.
 type Queues = Option<Arc<Vec<Arc<Queue>>>>;
@@ -124,7 +125,7 @@ impl WalSink {
     /// Stores `batch` in the queue of endpoint `name`, retrying until it is
     /// stored, the endpoint is gone from the configuration, or the component
     /// is removed.
-    fn store(&self, name: &str, batch: &mut Arc<MetricsBatch>) -> Option<Ack> {
+    fn store(&self, name: &str, batch: &mut Arc<EncodedBatch>) -> Option<Ack> {
         let mut wait = RETRY_MIN;
         let mut failing = false;
         loop {
@@ -154,14 +155,15 @@ impl WalSink {
     }
 }
 
-impl Sink<MetricsBatch> for WalSink {
-    fn write(&self, worker: usize, epoch: Epoch, batch: MetricsBatch) {
+impl Sink<DataPlaneBatch> for WalSink {
+    fn write(&self, worker: usize, epoch: Epoch, batch: DataPlaneBatch) {
         let Some(queues) = self.current() else {
             tracing::warn!(component = %self.id, samples = batch.sample_count(), "batch reached a removed prometheus.remote_write");
             return;
         };
         let samples = batch.sample_count() as u64;
-        let mut batch = Arc::new(batch);
+        // Encoded once for every endpoint; wire form from a receiver as is.
+        let mut batch = Arc::new(batch.into_encoded());
         let names: Vec<String> = queues.iter().map(|q| q.config().name.clone()).collect();
         drop(queues);
         let acks: Vec<Ack> = names

@@ -19,8 +19,8 @@ use super::appender::{AppendFuture, Appender, Backpressure};
 use super::arguments::Arguments;
 use super::engine::ScrapeEngine;
 use crate::component::{
-    BuildContext, Component, ComponentError, Health, MetricsSource, Registration, RunContext,
-    RunFuture,
+    BuildContext, Component, ComponentError, DataPlaneBatch, Health, MetricsSource, Registration,
+    RunContext, RunFuture,
 };
 use crate::controller::schema::{http_client_config, Schema};
 use crate::syntax::Value;
@@ -96,16 +96,17 @@ impl SourceAppender {
 
 impl Appender for SourceAppender {
     fn append(&self, batch: Batch) -> AppendFuture<'_> {
-        let result = match self.source.try_push(batch) {
+        let result = match self.source.try_push(batch.into()) {
             // Delivery is at-most-once per scrape, as in Prometheus: the
             // acknowledgement is not awaited (dropping it does not affect
             // the batch).
             Ok(_ack) => Ok(()),
             Err(PushError::Full(batch)) => Err(Backpressure {
-                batch,
+                batch: returned(batch),
                 retry_after: Some(FULL_RETRY),
             }),
             Err(PushError::Detached(batch)) => {
+                let batch = returned(batch);
                 tracing::warn!(
                     component = %self.id,
                     "scrape batch not delivered: the source was removed from the data plane; retrying"
@@ -117,6 +118,15 @@ impl Appender for SourceAppender {
             }
         };
         Box::pin(std::future::ready(result))
+    }
+}
+
+/// A batch the source handed back: it went in decoded, so it comes back
+/// without decoding anything.
+fn returned(batch: DataPlaneBatch) -> Batch {
+    match batch {
+        DataPlaneBatch::Decoded(batch) => batch,
+        other => other.into_decoded().unwrap_or_default(),
     }
 }
 
