@@ -117,17 +117,27 @@ impl Labels {
     pub fn try_from_sorted<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, LabelsError> {
-        Ok(Writer::from_sorted(pairs)?.finish())
+        let mut w = Writer::default();
+        for (name, value) in pairs {
+            w.push(name, value)?;
+        }
+        Ok(w.finish())
     }
 
     /// The [`Labels::stable_hash`] that [`Labels::try_from_sorted`] would
     /// give these pairs, with the same checks, without building the set: a
     /// receiver that forwards series in wire form needs their hash (the
     /// shard key) but not their labels.
+    /// The pairs are bytes the caller has checked to be UTF-8 (a reader
+    /// checks a whole label message at once).
     pub fn stable_hash_of_sorted<'a>(
-        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        pairs: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
     ) -> Result<u64, LabelsError> {
-        Ok(Writer::from_sorted(pairs)?.finish_hash())
+        let mut w = Writer::default();
+        for (name, value) in pairs {
+            w.push_bytes(name, value)?;
+        }
+        Ok(w.finish_hash())
     }
 
     /// Parses the canonical encoding (see the module documentation), as
@@ -439,17 +449,6 @@ impl Default for Writer {
 }
 
 impl Writer {
-    /// A writer holding `pairs`, which must be sorted and unique.
-    fn from_sorted<'a>(
-        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<Writer, LabelsError> {
-        let mut w = Writer::default();
-        for (name, value) in pairs {
-            w.push(name, value)?;
-        }
-        Ok(w)
-    }
-
     fn push(&mut self, name: &str, value: &str) -> Result<(), LabelsError> {
         self.push_bytes(name.as_bytes(), value.as_bytes())
     }
@@ -768,11 +767,13 @@ mod tests {
     fn hash_of_sorted_pairs_is_the_built_sets_hash() {
         let pairs = [("__name__", "up"), ("empty", ""), ("job", "node")];
         let built = Labels::try_from_sorted(pairs).unwrap();
+        let bytes = pairs.map(|(n, v)| (n.as_bytes(), v.as_bytes()));
         assert_eq!(
-            Labels::stable_hash_of_sorted(pairs),
+            Labels::stable_hash_of_sorted(bytes),
             Ok(built.stable_hash())
         );
-        assert!(Labels::stable_hash_of_sorted([("b", "1"), ("a", "2")]).is_err());
+        let unsorted: [(&[u8], &[u8]); 2] = [(b"b", b"1"), (b"a", b"2")];
+        assert!(Labels::stable_hash_of_sorted(unsorted).is_err());
     }
 
     #[test]
