@@ -224,3 +224,27 @@ fn concurrent_appenders_get_dense_unique_sequence_numbers() {
     assert_eq!(q.len().unwrap(), 200);
     assert_eq!(q.backlog_samples().unwrap(), 400);
 }
+
+/// A WAL created with another segment size (sled's default, as before
+/// smelter chose its own) opens with the default configuration and keeps
+/// its entries: sled refuses a changed segment size, so the stored one wins.
+#[test]
+fn a_wal_keeps_the_segment_size_it_was_created_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = smelter_storage::wal::WalConfig {
+        segment_size: 512 << 10,
+        ..Default::default()
+    };
+    let b = batch(1, 2_000, 1);
+    {
+        let wal = Wal::open_with(dir.path(), &old).unwrap();
+        let q = wal.queue("remote-a").unwrap();
+        q.append(&b).unwrap();
+        q.flush().unwrap();
+    }
+    let wal = Wal::open(dir.path()).unwrap();
+    let q = wal.queue("remote-a").unwrap();
+    let back = read_all(&q, 0);
+    assert_eq!(back.len(), 1);
+    assert!(back[0].1.bit_eq(&b));
+}
