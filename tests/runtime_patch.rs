@@ -162,3 +162,79 @@ async fn a_thousand_patches_hold_no_old_text() {
     );
     rt.shutdown().await;
 }
+
+/// A relabel `label` of `targets` that sets the label `label` to `value`.
+fn relabel(label: &str, targets: &str, value: &str) -> String {
+    format!(
+        "discovery.relabel {label:?} {{\n\ttargets = {targets}\n\trule {{\n\t\ttarget_label = {label:?}\n\t\treplacement  = {value:?}\n\t}}\n}}\n"
+    )
+}
+
+/// A directory of three files, the chain a → b → c; b's value is `b`.
+fn write_chain_dir(dir: &Path, b: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let files = [
+        ("a.alloy", relabel("a", r#"[{"__address__" = "h:1"}]"#, "1")),
+        ("b.alloy", relabel("b", "discovery.relabel.a.output", b)),
+        ("c.alloy", relabel("c", "discovery.relabel.b.output", "3")),
+    ];
+    for (name, text) in files {
+        // Only changed files are written: the others keep their stamps.
+        let path = dir.join(name);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            std::fs::write(path, text).unwrap();
+        }
+    }
+}
+
+fn start_on(config_path: &Path, storage: &Path) -> Runtime {
+    let mut config = common::runtime::config(storage);
+    config.config_path = config_path.to_path_buf();
+    Runtime::start(config, tokio::runtime::Handle::current()).expect("runtime starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directory_reload_gives_what_a_fresh_load_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    write_chain_dir(&config, "2");
+    let rt = start_on(&config, &dir.path().join("one"));
+    rt.reload().await.expect("load");
+    let shared = rt.shared();
+    wait_for("the chain to be built", || shared.total_updates() == 3).await;
+    for round in 0..3 {
+        write_chain_dir(&config, &format!("changed-{round}"));
+        rt.reload().await.expect("reload");
+        // b and c get new arguments; a does not.
+        let total = 3 + 2 * (round + 1);
+        wait_for("b and c to update", || shared.total_updates() == total).await;
+    }
+    let updates = |id: &str| shared.component(id).expect("node").updates;
+    assert_eq!(
+        [
+            updates("discovery.relabel.a"),
+            updates("discovery.relabel.b"),
+            updates("discovery.relabel.c")
+        ],
+        [1, 4, 4]
+    );
+    let fresh = start_on(&config, &dir.path().join("two"));
+    fresh.reload().await.expect("fresh load");
+    let fresh_shared = fresh.shared();
+    wait_for("the fresh chain", || fresh_shared.total_updates() == 3).await;
+    let state = |s: &smelter::controller::runtime::SharedState| {
+        let nodes = s.components().into_iter();
+        nodes
+            .map(|n| (n.id, n.arguments, n.exports))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(state(&shared), state(&fresh_shared));
+    let c = shared.component("discovery.relabel.c").expect("c");
+    assert!(
+        format!("{:?}", c.exports).contains("changed-2"),
+        "{:?}",
+        c.exports
+    );
+    rt.shutdown().await;
+    fresh.shutdown().await;
+}

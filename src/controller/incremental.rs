@@ -27,11 +27,19 @@
 //! says how far they moved ([`FileEdit`]), so the runtime can name their
 //! positions in the new text. A patched node's block keeps only its own
 //! text (a [`SourceFile::fragment`]), not the whole new version of its file.
+//!
+//! [`LoadCache::read_and_plan`] also skips reading the files whose metadata
+//! shows they certainly did not change ([`super::stamp`]): a directory of a
+//! thousand files costs a `stat` per file instead of reading each one.
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::loader::{block_text_hash, plan_checked, LoadError, Plan, PlannedNode, Sources};
+use super::loader::{
+    block_text_hash, config_files, plan_checked, LoadError, Plan, PlannedNode, Sources,
+};
+use super::stamp::{self, Seen};
 use super::validate::{check_lone_component, Options};
 use crate::component::registry;
 use crate::syntax::ast::Stmt;
@@ -82,6 +90,18 @@ struct CachedFile {
     file: SourceFile,
     /// In text order.
     blocks: Vec<CachedBlock>,
+    /// The read that gave `file`'s text, when it was read with a stamp.
+    seen: Option<Seen>,
+}
+
+/// Where a file's text for a reload comes from.
+#[derive(Debug, Clone, Copy)]
+enum Text {
+    /// Not read: the cached text, which the file certainly still holds
+    /// ([`Seen::unchanged`]); its entry in the sources is empty.
+    Cached,
+    /// Read now, with the read's stamp if it was taken.
+    Read(Option<Seen>),
 }
 
 /// What the last planned configuration looked like, when it qualifies for
@@ -98,23 +118,88 @@ impl LoadCache {
     /// shortcut is safe, else a full plan. The cache follows every
     /// successful plan; a rejected configuration leaves it as it was.
     pub fn plan(&mut self, sources: Sources, opts: &Options<'_>) -> Result<Reload, LoadError> {
-        let sources = match self.try_patch(sources, opts) {
-            Ok(patch) => return Ok(Reload::Patch(patch)),
+        let texts = vec![Text::Read(None); sources.len()];
+        self.plan_texts(sources, texts, opts)
+    }
+
+    /// Read the configuration at `paths` (as [`super::loader::read_sources`]
+    /// does) and [`plan`](Self::plan) it; a file whose metadata shows it
+    /// certainly holds the cached text is not read again.
+    pub fn read_and_plan(
+        &mut self,
+        paths: &[PathBuf],
+        opts: &Options<'_>,
+    ) -> Result<Reload, LoadError> {
+        let files = config_files(paths)?;
+        let same_count = files.len() == self.files.len();
+        let mut sources = Vec::with_capacity(files.len());
+        let mut texts = Vec::with_capacity(files.len());
+        for (index, path) in files.iter().enumerate() {
+            let name = path.display().to_string();
+            let cached = self
+                .files
+                .get(index)
+                .filter(|c| same_count && **c.file.name() == *name && c.file.base() == 0);
+            if cached
+                .and_then(|c| c.seen)
+                .is_some_and(|seen| seen.unchanged(path))
+            {
+                sources.push((name, Vec::new()));
+                texts.push(Text::Cached);
+                continue;
+            }
+            let (bytes, seen) = stamp::read(path).map_err(|e| LoadError::read(path, &e))?;
+            sources.push((name, bytes));
+            texts.push(Text::Read(Some(seen)));
+        }
+        self.plan_texts(sources, texts, opts)
+    }
+
+    /// [`plan`](Self::plan) of `sources`, whose texts came as `texts` say.
+    fn plan_texts(
+        &mut self,
+        sources: Sources,
+        texts: Vec<Text>,
+        opts: &Options<'_>,
+    ) -> Result<Reload, LoadError> {
+        let mut sources = match self.try_patch(sources, &texts, opts) {
+            Ok(patch) => {
+                for (cached, text) in self.files.iter_mut().zip(&texts) {
+                    if let Text::Read(seen) = text {
+                        cached.seen = *seen;
+                    }
+                }
+                return Ok(Reload::Patch(patch));
+            }
             Err(sources) => sources,
         };
+        // The full path needs every text: the files not read are the cached
+        // ones (a copy; the control plane shares the cached texts).
+        let mut seen = Vec::with_capacity(texts.len());
+        for (index, ((_, bytes), text)) in sources.iter_mut().zip(&texts).enumerate() {
+            seen.push(match text {
+                Text::Read(s) => *s,
+                Text::Cached => {
+                    let cached = &self.files[index];
+                    *bytes = cached.file.src().to_vec();
+                    cached.seen
+                }
+            });
+        }
         let names: Vec<String> = sources.iter().map(|(n, _)| n.clone()).collect();
         let (plan, only_components) = plan_checked(sources, opts)?;
         *self = if only_components {
-            LoadCache::from_plan(&plan, &names).unwrap_or_default()
+            LoadCache::from_plan(&plan, &names, &seen).unwrap_or_default()
         } else {
             LoadCache::default()
         };
         Ok(Reload::Full(plan))
     }
 
-    /// The cache for a full plan of the files `names` (in load order); `None`
-    /// when a file has no block (its text is not in the plan).
-    fn from_plan(plan: &Plan, names: &[String]) -> Option<LoadCache> {
+    /// The cache for a full plan of the files `names` (in load order), read
+    /// as `seen` says; `None` when a file has no block (its text is not in
+    /// the plan).
+    fn from_plan(plan: &Plan, names: &[String], seen: &[Option<Seen>]) -> Option<LoadCache> {
         let mut files: Vec<Option<CachedFile>> = names.iter().map(|_| None).collect();
         let index: HashMap<&str, usize> = names
             .iter()
@@ -127,6 +212,7 @@ impl LoadCache {
             let cached = files[at].get_or_insert_with(|| CachedFile {
                 file: node.file.clone(),
                 blocks: Vec::new(),
+                seen: seen.get(at).copied().flatten(),
             });
             cached.blocks.push(CachedBlock {
                 start: node.block.name_pos,
@@ -146,8 +232,13 @@ impl LoadCache {
     /// The changed nodes, or the sources back when the reload must be a
     /// full one. The cache is updated only when a patch is returned. The
     /// text of a changed file moves into its new [`SourceFile`] (no copy of
-    /// a possibly 13 MB file).
-    fn try_patch(&mut self, mut sources: Sources, opts: &Options<'_>) -> Result<Patch, Sources> {
+    /// a possibly 13 MB file). Files `texts` says were not read are unchanged.
+    fn try_patch(
+        &mut self,
+        mut sources: Sources,
+        texts: &[Text],
+        opts: &Options<'_>,
+    ) -> Result<Patch, Sources> {
         if self.files.is_empty() || self.files.len() != sources.len() {
             return Err(sources);
         }
@@ -159,7 +250,9 @@ impl LoadCache {
                 failed = true;
                 break;
             }
-            if cached.file.src() == bytes.as_slice() {
+            if matches!(texts.get(index), Some(Text::Cached))
+                || cached.file.src() == bytes.as_slice()
+            {
                 continue;
             }
             let file = SourceFile::new(name.as_str(), std::mem::take(bytes));
@@ -331,6 +424,8 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn relabel(label: &str, targets: &str, hop: &str) -> String {
@@ -435,6 +530,102 @@ mod tests {
                 (got, want) => panic!("{got:?} against a fresh load's {want:?}"),
             }
         }
+    }
+
+    /// The files of `sources` written into a fresh directory.
+    fn write_dir(sources: &Sources) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, text) in sources {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+        dir
+    }
+
+    /// `read_and_plan` of `dir` with an empty cache: a full plan.
+    fn full_of_dir(dir: &Path) -> (Plan, LoadCache) {
+        let mut cache = LoadCache::default();
+        match cache.read_and_plan(&[dir.to_path_buf()], &Options::default()) {
+            Ok(Reload::Full(plan)) => (plan, cache),
+            other => panic!("not a full plan: {other:?}"),
+        }
+    }
+
+    /// As if every file had been written long before it was read.
+    fn settle(cache: &mut LoadCache) {
+        for f in &mut cache.files {
+            f.seen = f.seen.map(Seen::assume_settled);
+        }
+    }
+
+    /// Files whose cached text was read by the last plan: a file written
+    /// just before its read is never settled, one not read stays settled.
+    fn read_last(cache: &LoadCache) -> Vec<String> {
+        let files = cache.files.iter();
+        let unsettled = files.filter(|f| f.seen.is_some_and(|s| !s.is_settled()));
+        unsettled.map(|f| f.file.name().to_string()).collect()
+    }
+
+    #[test]
+    fn a_directory_reload_reads_only_the_changed_file() {
+        let dir = write_dir(&config(["0", "1", "2", "3"]));
+        let paths = [dir.path().to_path_buf()];
+        let (_, mut cache) = full_of_dir(dir.path());
+        assert_eq!(read_last(&cache).len(), 2, "both files written just now");
+        settle(&mut cache);
+        let b = dir.path().join("b.alloy");
+        let changed = config(["0", "1", "2", "changed"]);
+        std::fs::write(&b, &changed[1].1).expect("write");
+        let reload = cache.read_and_plan(&paths, &Options::default());
+        let Ok(Reload::Patch(Patch { nodes, files })) = reload else {
+            panic!("not a patch: {reload:?}")
+        };
+        assert_eq!(read_last(&cache), [b.display().to_string()], "only b read");
+        // Exactly what a full load of the directory gives.
+        let (plan, fresh) = full_of_dir(dir.path());
+        assert_eq!((nodes.len(), files.len()), (1, 1));
+        let same = plan.nodes.iter().find(|n| n.id == nodes[0].id);
+        let same = same.expect("planned");
+        assert_eq!(
+            (same.text_hash, &same.deps, same.block.name_pos),
+            (nodes[0].text_hash, &nodes[0].deps, nodes[0].block.name_pos)
+        );
+        assert_eq!(spans(&cache), spans(&fresh));
+        // Nothing changed since: nothing read, an empty patch.
+        settle(&mut cache);
+        let reload = cache.read_and_plan(&paths, &Options::default());
+        assert!(matches!(reload, Ok(Reload::Patch(p)) if p.nodes.is_empty()));
+        assert!(read_last(&cache).is_empty());
+    }
+
+    #[test]
+    fn a_full_reload_after_unread_files_is_a_fresh_load() {
+        let base = config(["0", "1", "2", "3"]);
+        let dir = write_dir(&base);
+        let paths = [dir.path().to_path_buf()];
+        let (_, mut cache) = full_of_dir(dir.path());
+        settle(&mut cache);
+        // A renamed block in b: the full path, which needs a's text too.
+        let text = String::from_utf8(base[1].1.clone()).expect("utf-8");
+        let renamed = text.replace("\"b0\"", "\"b9\"");
+        std::fs::write(dir.path().join("b.alloy"), renamed).expect("write");
+        let reload = cache.read_and_plan(&paths, &Options::default());
+        let Ok(Reload::Full(plan)) = reload else {
+            panic!("not a full plan: {reload:?}")
+        };
+        let (fresh_plan, fresh) = full_of_dir(dir.path());
+        let ids = |p: &Plan| {
+            let nodes = p.nodes.iter();
+            nodes
+                .map(|n| (n.id.clone(), n.text_hash))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&plan), ids(&fresh_plan));
+        assert_eq!(spans(&cache), spans(&fresh));
+        // a was not read: its stamp stays settled, so it is still not read.
+        assert_eq!(
+            read_last(&cache),
+            [dir.path().join("b.alloy").display().to_string()]
+        );
     }
 
     #[test]

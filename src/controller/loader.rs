@@ -55,41 +55,67 @@ impl LoadError {
     }
 }
 
-/// Read every file; a directory contributes its top-level `*.alloy` files, sorted.
-pub fn read_sources(paths: &[PathBuf]) -> Result<Sources, LoadError> {
-    let mut out = Vec::new();
-    for path in paths {
-        let read_err = |e: std::io::Error| LoadError::Read {
+impl LoadError {
+    /// A file or directory of the configuration could not be read.
+    pub(crate) fn read(path: &Path, e: &std::io::Error) -> LoadError {
+        LoadError::Read {
             path: path.display().to_string(),
             message: e.to_string(),
-        };
-        if path.is_dir() {
-            let mut files: Vec<PathBuf> = fs::read_dir(path)
-                .map_err(read_err)?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "alloy"))
-                .collect();
-            files.sort();
-            if files.is_empty() {
-                return Err(LoadError::Empty(path.display().to_string()));
-            }
-            for f in files {
-                out.push(read_file(&f)?);
-            }
-        } else {
-            out.push(read_file(path)?);
         }
+    }
+}
+
+/// Read every file; a directory contributes its top-level `*.alloy` files, sorted.
+pub fn read_sources(paths: &[PathBuf]) -> Result<Sources, LoadError> {
+    config_files(paths)?
+        .into_iter()
+        .map(|path| {
+            let bytes = fs::read(&path).map_err(|e| LoadError::read(&path, &e))?;
+            Ok((path.display().to_string(), bytes))
+        })
+        .collect()
+}
+
+/// The files [`read_sources`] reads, in load order.
+pub(crate) fn config_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
+    let mut out = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            out.push(path.clone());
+            continue;
+        }
+        let mut files: Vec<PathBuf> = fs::read_dir(path)
+            .map_err(|e| LoadError::read(path, &e))?
+            .filter_map(Result::ok)
+            .filter(|e| {
+                Path::new(&e.file_name())
+                    .extension()
+                    .is_some_and(|x| x == "alloy")
+            })
+            .filter(is_file)
+            .map(|e| e.path())
+            .collect();
+        // By bytes: the entries share their parent, so this is `Path`'s order
+        // (component by component), without its cost per comparison — a
+        // thousand-file directory is sorted on every reload.
+        files.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+        if files.is_empty() {
+            return Err(LoadError::Empty(path.display().to_string()));
+        }
+        out.extend(files);
     }
     Ok(out)
 }
 
-fn read_file(path: &Path) -> Result<(String, Vec<u8>), LoadError> {
-    let bytes = fs::read(path).map_err(|e| LoadError::Read {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    Ok((path.display().to_string(), bytes))
+/// `entry.path().is_file()` (a symbolic link is followed), without a `stat`
+/// per entry when the listing says the type: a directory of a thousand
+/// files is listed on every reload.
+fn is_file(entry: &fs::DirEntry) -> bool {
+    match entry.file_type() {
+        Ok(t) if t.is_file() => true,
+        Ok(t) if !t.is_symlink() => false,
+        _ => entry.path().is_file(),
+    }
 }
 
 /// One component node the runtime drives.

@@ -15,6 +15,7 @@ pub mod refs;
 pub mod registry;
 pub mod runtime;
 pub mod schema;
+pub mod stamp;
 pub mod validate;
 
 pub use graph::{Edge, Graph, Node, NodeKind, OuterRef};

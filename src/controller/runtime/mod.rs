@@ -24,7 +24,7 @@ use self::engine::{Command, Engine};
 use self::lifecycle::Lifecycle;
 pub use self::state::{ComponentSnapshot, SharedState};
 use super::incremental::{LoadCache, Reload};
-use super::loader::{read_sources, LoadError};
+use super::loader::LoadError;
 use super::validate::Options;
 use crate::controller::Stability;
 use crate::syntax::StabilityLevel;
@@ -145,9 +145,9 @@ impl Runtime {
                 Ok(c) => c,
                 Err(poisoned) => poisoned.into_inner(),
             };
-            let sources = read_sources(std::slice::from_ref(&path));
-            let reload = sources
-                .and_then(|s| cache.plan(s, &opts))
+            // Files certainly unchanged since the last reload are not read.
+            let reload = cache
+                .read_and_plan(std::slice::from_ref(&path), &opts)
                 .map_err(ReloadError::Rejected)?;
             let (reply, answer) = oneshot::channel();
             let command = match reload {
