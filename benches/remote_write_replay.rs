@@ -19,7 +19,9 @@
 //! A plain `harness = false` binary: one run takes minutes. Environment:
 //! `RW_REPLAY_BACKLOG` (default 10 000 000 samples), `RW_REPLAY_RATE`
 //! (100 000 samples/s), `RW_REPLAY_STEADY_SECS` (20), `RW_REPLAY_AFTER_SECS`
-//! (10), `RW_REPLAY_MAX_SHARDS` (50, Alloy's default). Results and the command: `benches/REMOTE_WRITE.md`.
+//! (10), `RW_REPLAY_MAX_SHARDS` (50, Alloy's default), `RW_REPLAY_PER_REQUEST`
+//! (2 000 samples per client request = per WAL entry). Results and the
+//! command: `benches/REMOTE_WRITE.md`.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -45,9 +47,14 @@ use smelter::Smelter;
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
-/// Series in the client's rotation, and series (= samples) per request.
+/// Series in the client's rotation.
 const SERIES: usize = 10_000;
-const PER_REQUEST: usize = 2_000;
+/// Series (= samples) per client request, unless `RW_REPLAY_PER_REQUEST`.
+const DEFAULT_PER_REQUEST: u64 = 2_000;
+
+fn per_request() -> usize {
+    env_or("RW_REPLAY_PER_REQUEST", DEFAULT_PER_REQUEST).max(1) as usize
+}
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -77,12 +84,14 @@ fn labels() -> Vec<Labels> {
         .collect()
 }
 
-/// Request `n` of the rotation: `PER_REQUEST` consecutive series, one sample each.
+/// Request `n` of the rotation: `per_request()` consecutive series, one
+/// sample each.
 fn request_body(labels: &[Labels], n: u64) -> Bytes {
     let ts = 1_700_000_000_000 + n as i64;
-    let first = (n as usize * PER_REQUEST) % SERIES;
+    let per_request = per_request();
+    let first = (n as usize * per_request) % SERIES;
     let batch = Batch {
-        series: (0..PER_REQUEST)
+        series: (0..per_request)
             .map(|k| {
                 let l = labels[(first + k) % SERIES].clone();
                 Series::new(l, vec![Sample::new(n as f64, ts)])
@@ -114,7 +123,7 @@ impl Pusher {
             .expect("request");
         match self.client.request(req).await {
             Ok(resp) if resp.status().is_success() => {
-                self.acked.fetch_add(PER_REQUEST as u64, Ordering::AcqRel);
+                self.acked.fetch_add(per_request() as u64, Ordering::AcqRel);
                 true
             }
             _ => false,
@@ -123,13 +132,51 @@ impl Pusher {
 
     /// Pushes at `rate` samples/s until `stop`.
     async fn steady(self, rate: u64, stop: Arc<AtomicBool>) {
-        let every = Duration::from_secs_f64(PER_REQUEST as f64 / rate as f64);
+        let every = Duration::from_secs_f64(per_request() as f64 / rate as f64);
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !stop.load(Ordering::Acquire) {
             tick.tick().await;
             self.push_one().await;
         }
+    }
+}
+
+/// `prometheus_remote_storage_shards` of the one endpoint, if smelter answers.
+fn shards_metric(port: u16) -> Option<f64> {
+    let (_, body) = smelter::request(port, "GET", "/metrics")?;
+    body.lines()
+        .find(|l| l.starts_with("prometheus_remote_storage_shards{"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// The highest `prometheus_remote_storage_shards` seen while it runs,
+/// polled every 500 ms from smelter's own `/metrics`.
+struct ShardWatch {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<f64>,
+}
+
+impl ShardWatch {
+    fn start(port: u16) -> ShardWatch {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut highest = 0f64;
+            while !s.load(Ordering::Acquire) {
+                if let Some(n) = shards_metric(port) {
+                    highest = highest.max(n);
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            highest
+        });
+        ShardWatch { stop, thread }
+    }
+
+    fn finish(self) -> f64 {
+        self.stop.store(true, Ordering::Release);
+        self.thread.join().unwrap_or(0.0)
     }
 }
 
@@ -348,8 +395,10 @@ prometheus.remote_write "out" {{
         let replay_started = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
         let steady = tokio::spawn(pusher.clone().steady(rate, stop.clone()));
+        let shards = ShardWatch::start(smelter.port);
         wait_count(&receiver, to_deliver, Duration::from_secs(1200)).await;
         let drain = replay_started.elapsed();
+        println!("shards during the drain: up to {}", shards.finish());
         tokio::time::sleep(Duration::from_secs(after_secs)).await;
         stop.store(true, Ordering::Release);
         let _ = steady.await;

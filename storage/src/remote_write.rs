@@ -67,11 +67,16 @@ pub fn encode(batch: &Batch) -> Result<Vec<u8>, EncodeError> {
     Ok(out)
 }
 
-/// A reusable remote write encoder: keeps the protobuf buffer and snappy's
-/// hash table between requests, so a send loop does not allocate (and
-/// page-fault in) fresh buffers for every request.
+/// A reusable remote write encoder: keeps the protobuf buffer, the
+/// compressed buffer and snappy's hash table between requests, so a send
+/// loop does not allocate (and page-fault in) fresh buffers for every
+/// request.
 pub struct Encoder {
     proto: Vec<u8>,
+    /// Never shrinks, and is zero-filled only where it grows: snappy needs
+    /// an output of its worst-case length, and filling that for every
+    /// request costs as much as a memcpy of the body.
+    compressed: Vec<u8>,
     snappy: snap::raw::Encoder,
 }
 
@@ -79,6 +84,7 @@ impl Default for Encoder {
     fn default() -> Self {
         Encoder {
             proto: Vec::new(),
+            compressed: Vec::new(),
             snappy: snap::raw::Encoder::new(),
         }
     }
@@ -97,11 +103,14 @@ impl Encoder {
     pub fn encode_into(&mut self, batch: &Batch, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         self.proto.clear();
         writer::write_request(batch, &mut self.proto);
-        self.finish_into(out)
+        let body = self.finish()?;
+        out.clear();
+        out.extend_from_slice(body);
+        Ok(())
     }
 
     /// Starts a request assembled piece by piece ([`Encoder::push_encoded`],
-    /// [`Encoder::push_series`], then [`Encoder::finish_into`]).
+    /// [`Encoder::push_series`], then [`Encoder::finish`]).
     pub fn begin(&mut self) {
         self.proto.clear();
     }
@@ -116,14 +125,15 @@ impl Encoder {
         writer::write_series_field(series, &mut self.proto);
     }
 
-    /// Replaces the contents of `out` with the compressed request.
-    pub fn finish_into(&mut self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        out.clear();
+    /// The compressed request, valid until the encoder is used again.
+    pub fn finish(&mut self) -> Result<&[u8], EncodeError> {
         // 0 for inputs snappy cannot take; `compress` then says `TooBig`.
-        out.resize(snap::raw::max_compress_len(self.proto.len()), 0);
-        let n = self.snappy.compress(&self.proto, out)?;
-        out.truncate(n);
-        Ok(())
+        let worst = snap::raw::max_compress_len(self.proto.len());
+        if self.compressed.len() < worst {
+            self.compressed.resize(worst, 0);
+        }
+        let n = self.snappy.compress(&self.proto, &mut self.compressed)?;
+        Ok(&self.compressed[..n])
     }
 }
 

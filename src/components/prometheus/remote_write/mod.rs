@@ -19,8 +19,8 @@
 //! covers it.
 //!
 //! Shards scale with the backlog (`scaling.rs`): twice as many while behind,
-//! up to `max_shards`, back to `clamp(4, min_shards, max_shards)` once caught
-//! up.
+//! up to `max_shards` or as many as the in-flight budget keeps busy, back to
+//! `clamp(4, min_shards, max_shards)` once caught up.
 //!
 //! The WAL stores series in remote-write wire form (entry format 2, see
 //! `smelter_storage::wal`): the reader splits entries by the stored hash and
@@ -35,8 +35,9 @@
 //! Files: `component.rs` (registration, build, reload, removal), `sink.rs`
 //! (the data-plane sink and its acknowledgements), `args.rs` (decoding and
 //! validation), `progress.rs` (backlog replay log), `scaling.rs` (shard
-//! count), `queue.rs` (append, group
-//! commit, the reader, truncation, the size cap), `shard.rs` (send loops,
+//! count), `queue.rs` (append, group commit, truncation, the size cap),
+//! `reader.rs` (hot tail or WAL ─▶ shards), `tail.rs` (the newest batches
+//! kept in memory), `shard.rs` (send loops,
 //! positions, label rewriting), `sender.rs` (HTTP, retries, drops),
 //! `metrics.rs` (Prometheus-named metrics).
 
@@ -45,6 +46,7 @@ mod component;
 pub mod metrics;
 mod progress;
 mod queue;
+mod reader;
 mod scaling;
 mod sender;
 mod shard;

@@ -12,14 +12,8 @@
 //!   and many appends share one flush. After the flush it truncates the WAL
 //!   below the lowest shard position (durable positions only), applies the
 //!   size cap and refreshes the WAL gauges.
-//! - **reader** — reads *flushed* entries incrementally from the lowest shard
-//!   position, a few entries at a time on the blocking pool, splits each
-//!   entry's series by `stable_hash() % shards` and hands every shard its
-//!   part (see `shard.rs` for why every shard gets a part of every entry and
-//!   how an entry becomes "done"). Backpressure: a part needs permits of its
-//!   shard's semaphore (`capacity` samples), so the reader stops reading
-//!   when shards are full; what is in memory is what is in flight, never the
-//!   backlog.
+//! - **reader** — `reader.rs`: flushed entries, from the hot tail or the
+//!   WAL, split among the shards.
 //! - **shards** — `shard.rs`, one send loop each.
 //!
 //! Restart: [`Queue::open`] on the same WAL resumes from the persisted
@@ -37,7 +31,7 @@ use std::time::Duration;
 use smelter_storage::model::Batch;
 use smelter_storage::remote_write::{EncodedBatch, EncodedSeries};
 use smelter_storage::wal::{self, Wal, WalError};
-use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
+use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -46,7 +40,7 @@ use super::metrics::{reason, EndpointMetrics};
 use super::progress::Progress;
 use super::scaling;
 use super::sender::{self, Sender};
-use super::shard::{now_ms, Part, Positions};
+use super::shard::{now_ms, Positions};
 use super::tail::Tail;
 
 /// Removes the samples older than `cutoff` from `batch` (and the series
@@ -132,14 +126,12 @@ impl Future for Ack {
     }
 }
 
-/// Entries the reader decodes per trip to the blocking pool.
-const READ_CHUNK: usize = 16;
 /// Depth of each shard's channel, in parts (memory is bounded by the
 /// semaphore; this only bounds the count of tiny/empty parts).
 pub(super) const SHARD_CHANNEL: usize = 256;
 /// How often the flusher runs without being woken (positions, truncation,
 /// gauges).
-const TICK: Duration = Duration::from_millis(200);
+pub(super) const TICK: Duration = Duration::from_millis(200);
 /// How long a close waits for requests in flight before cutting them off.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
@@ -154,9 +146,9 @@ pub(super) struct Shared {
     /// Wakes the flusher.
     flush_wanted: Notify,
     /// Entries below this sequence number are flushed.
-    durable_next: AtomicU64,
+    pub(super) durable_next: AtomicU64,
     /// Wakes the reader after a flush.
-    flushed: Notify,
+    pub(super) flushed: Notify,
     /// The running shards' positions; replaced when the shard count changes.
     positions: Mutex<Arc<Positions>>,
     /// The newest appended batches, so the reader need not read them back.
@@ -295,7 +287,11 @@ impl Queue {
             .max()
             .unwrap_or(0);
         let seq = self.shared.q.append_encoded(batch)?;
-        self.shared.tail.push(seq, EncodedBatch::clone(batch));
+        self.shared.tail.push(
+            seq,
+            EncodedBatch::clone(batch),
+            m.backlog_samples().max(0) as u64,
+        );
         EndpointMetrics::raise(&m.highest_ts, highest as f64 / 1000.0);
         let (tx, rx) = oneshot::channel();
         self.shared
@@ -550,130 +546,4 @@ async fn flush_loop(shared: Arc<Shared>, cancel: CancellationToken) {
 async fn moved(shared: &Shared) {
     let positions = shared.positions();
     positions.moved.notified().await
-}
-
-/// The reader (see the module docs). `between_entries` stops it at an
-/// entry boundary, so that every shard got its part of every entry read
-/// (resharding needs one common position); `cancel` stops it anywhere
-/// (a close: positions stay per shard, which a restart with the same count
-/// resumes exactly).
-pub(super) async fn read_loop(
-    shared: Arc<Shared>,
-    shards: Vec<(mpsc::Sender<Part>, Arc<Semaphore>)>,
-    capacity: u32,
-    initial: Vec<u64>,
-    between_entries: CancellationToken,
-    cancel: CancellationToken,
-) {
-    let n = shards.len() as u64;
-    let positions = shared.positions();
-    let mut next = initial.iter().min().copied().unwrap_or(0);
-    loop {
-        if between_entries.is_cancelled() {
-            return;
-        }
-        let durable = shared.durable_next.load(Ordering::Acquire);
-        if next >= durable {
-            tokio::select! {
-                _ = between_entries.cancelled() => return,
-                _ = shared.flushed.notified() => {}
-                _ = tokio::time::sleep(TICK) => {}
-            }
-            continue;
-        }
-        let chunk = match shared.tail.take(next) {
-            Some(batch) => vec![Ok(wal::EncodedEntry { seq: next, batch })],
-            None => {
-                // Not in memory (a backlog, a restart): read the WAL up to
-                // the next entry the tail holds.
-                let s = shared.clone();
-                let from = next;
-                let until = shared.tail.next_held(next).unwrap_or(u64::MAX);
-                let take = READ_CHUNK.min(usize::try_from(until - from).unwrap_or(usize::MAX));
-                let chunk = tokio::task::spawn_blocking(move || {
-                    s.q.read_encoded_from(from)
-                        .take(take)
-                        .collect::<Vec<Result<wal::EncodedEntry, WalError>>>()
-                })
-                .await;
-                let Ok(chunk) = chunk else { return };
-                chunk
-            }
-        };
-        let mut progressed = false;
-        for item in chunk {
-            let entry = match item {
-                Ok(e) => e,
-                Err(WalError::Corrupt { seq, source, .. }) => {
-                    // The sample count of an unreadable entry is unknown:
-                    // counted as one dropped sample per corrupt entry.
-                    shared.metrics.dropped(reason::CORRUPT, 1);
-                    tracing::error!(
-                        remote_name = %shared.cfg.name, seq = %seq,
-                        "skipping a corrupt WAL entry: {source}"
-                    );
-                    if let Some(seq) = seq.0 {
-                        next = next.max(seq + 1);
-                        progressed = true;
-                    }
-                    continue;
-                }
-                Err(e) => {
-                    tracing::error!(remote_name = %shared.cfg.name, "reading the WAL: {e}");
-                    break;
-                }
-            };
-            if entry.seq >= durable || between_entries.is_cancelled() {
-                break;
-            }
-            let seq = entry.seq;
-            let mut parts: Vec<Vec<_>> = (0..n).map(|_| Vec::new()).collect();
-            for series in entry.batch.series {
-                let i = (series.hash % n) as usize;
-                parts[i].push(series);
-            }
-            for (i, (series, (tx, sem))) in parts.into_iter().zip(&shards).enumerate() {
-                if seq < positions.get(i) {
-                    // This shard delivered the entry before a restart.
-                    continue;
-                }
-                let samples: usize = series.iter().map(|s| s.samples as usize).sum();
-                let want = (samples as u32).min(capacity);
-                let permit = if want == 0 {
-                    None
-                } else {
-                    tokio::select! {
-                        _ = cancel.cancelled() => return,
-                        p = sem.clone().acquire_many_owned(want) => match p {
-                            Ok(p) => Some(p),
-                            Err(_) => return,
-                        },
-                    }
-                };
-                let part = Part {
-                    seq,
-                    series,
-                    permit,
-                };
-                tokio::select! {
-                    _ = cancel.cancelled() => return,
-                    r = tx.send(part) => if r.is_err() { return },
-                }
-            }
-            next = seq + 1;
-            progressed = true;
-        }
-        if !progressed {
-            // Nothing readable below `durable` (e.g. truncated by the size
-            // cap meanwhile): jump to what exists.
-            match shared.q.first_seq() {
-                Ok(Some(first)) if first > next => next = first,
-                Ok(_) => next = next.max(durable),
-                Err(e) => {
-                    tracing::error!(remote_name = %shared.cfg.name, "reading the WAL: {e}");
-                    tokio::time::sleep(TICK).await;
-                }
-            }
-        }
-    }
 }

@@ -17,7 +17,10 @@
 //! rate; this rule is simpler to explain and does what matters here: drain
 //! a backlog faster where more connections help. The samples in flight
 //! (`capacity` per shard at the configured count) are spread over the
-//! shards, so memory does not grow with the count.
+//! shards, so memory does not grow with the count — and no more shards run
+//! than that budget keeps busy with a full request each ([`useful_shards`]):
+//! a shard beyond it would hold a request's worth of samples above the
+//! budget and add a connection, nothing else.
 //!
 //! Changing the count changes which shard a series belongs to, so it is
 //! done at a point where every shard has the same position: the reader
@@ -34,7 +37,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::args::QueueConfig;
-use super::queue::{commit, initial_positions, read_loop, QueueError, Shared, SHARD_CHANNEL};
+use super::queue::{commit, initial_positions, QueueError, Shared, SHARD_CHANNEL};
+use super::reader::read_loop;
 use super::sender::Sender;
 use super::shard::{Positions, Shard};
 
@@ -89,11 +93,11 @@ impl Scaler {
         let cap = match &mut self.ceiling {
             Some((_, 0)) | None => {
                 self.ceiling = None;
-                cfg.max_shards
+                useful_shards(cfg)
             }
             Some((c, left)) => {
                 *left -= 1;
-                (*c).min(cfg.max_shards)
+                (*c).min(useful_shards(cfg))
             }
         };
         let per_request = cfg.max_samples_per_send as u64;
@@ -115,6 +119,15 @@ impl Scaler {
         }
         shards
     }
+}
+
+/// The most shards a scale-up goes to: `max_shards`, or fewer when the
+/// in-flight budget (`capacity` × the configured count) does not fill a
+/// request for each. Never below the configured count.
+fn useful_shards(cfg: &QueueConfig) -> usize {
+    let budget = cfg.capacity.saturating_mul(cfg.shards());
+    let busy = budget / cfg.max_samples_per_send.max(1);
+    busy.min(cfg.max_shards).max(cfg.shards())
 }
 
 /// Samples in flight per shard when `shards` run: the configured
@@ -293,10 +306,43 @@ mod tests {
             shard_capacity(&cfg, base * 2) as usize * base * 2,
             cfg.capacity * base
         );
-        // Never below one full request.
+        // Never below one full request ...
         assert_eq!(
             shard_capacity(&cfg, cfg.max_shards) as usize,
             cfg.max_samples_per_send
         );
+        // ... and no more shards than the budget fills: 4 × 10 000 samples
+        // in requests of 2 000.
+        let useful = useful_shards(&cfg);
+        assert_eq!(useful, 20);
+        assert_eq!(
+            shard_capacity(&cfg, useful) as usize * useful,
+            cfg.capacity * base
+        );
+    }
+
+    #[test]
+    fn scales_up_only_to_the_shards_the_budget_keeps_busy() {
+        let cfg = QueueConfig::default();
+        let mut s = Scaler::default();
+        let mut sent = 0;
+        let mut shards = cfg.shards();
+        for _ in 0..6 {
+            sent += 1_000_000;
+            sent *= 2;
+            shards = s.want(&cfg, shards, 10_000_000, sent);
+        }
+        assert_eq!(shards, 20);
+        // A small max_shards still wins; the configured count is the floor.
+        let small = QueueConfig {
+            max_shards: 6,
+            ..QueueConfig::default()
+        };
+        assert_eq!(useful_shards(&small), 6);
+        let tiny_budget = QueueConfig {
+            capacity: 100,
+            ..QueueConfig::default()
+        };
+        assert_eq!(useful_shards(&tiny_budget), tiny_budget.shards());
     }
 }

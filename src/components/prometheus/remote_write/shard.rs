@@ -34,6 +34,7 @@
 //! so a shard holds at most `capacity` samples (or one entry, if larger)
 //! however large the backlog on disk is.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -41,7 +42,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hyper::body::Bytes;
 use smelter_storage::model::{Labels, Series};
-use smelter_storage::remote_write::{EncodedSeries, Encoder};
+use smelter_storage::remote_write::{EncodeError, EncodedSeries, Encoder};
 use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -186,8 +187,6 @@ impl Shard {
         let deadline_after = self.cfg.queue.batch_send_deadline;
         let age_limit = self.cfg.queue.sample_age_limit;
         let mut rewriter = LabelRewriter::new(&self.cfg);
-        let mut encoder = Encoder::default();
-        let mut body = Vec::new();
         let mut waiting: VecDeque<Waiting> = VecDeque::new();
         let mut permits: VecDeque<(u64, OwnedSemaphorePermit)> = VecDeque::new();
         let mut buffered = 0usize;
@@ -197,24 +196,23 @@ impl Shard {
         loop {
             let due = deadline.is_some_and(|d| d <= Instant::now());
             if buffered >= max || (buffered > 0 && (due || !open)) {
-                let (n, highest) = cut(&mut waiting, &mut buffered, max, &mut encoder);
-                if let Err(e) = encoder.finish_into(&mut body) {
-                    // Only inputs of 4 GiB and more; max_samples_per_send
-                    // keeps requests far below that.
-                    tracing::error!(remote_name = %self.cfg.name, "encoding a request: {e}");
-                    self.metrics.failed.inc_by(n);
-                    self.metrics.dropped("encode", n);
-                } else {
-                    let outcome = self
-                        .sender
-                        .send(Bytes::copy_from_slice(&body), n, &self.stop, &self.cancel)
-                        .await;
-                    match outcome {
-                        Outcome::Cancelled => return,
-                        Outcome::Delivered => {
-                            EndpointMetrics::raise(&self.metrics.highest_sent_ts, highest);
+                match build_request(&mut waiting, &mut buffered, max) {
+                    (n, _, Err(e)) => {
+                        // Only inputs of 4 GiB and more; max_samples_per_send
+                        // keeps requests far below that.
+                        tracing::error!(remote_name = %self.cfg.name, "encoding a request: {e}");
+                        self.metrics.failed.inc_by(n);
+                        self.metrics.dropped("encode", n);
+                    }
+                    (n, highest, Ok(body)) => {
+                        let outcome = self.sender.send(body, n, &self.stop, &self.cancel).await;
+                        match outcome {
+                            Outcome::Cancelled => return,
+                            Outcome::Delivered => {
+                                EndpointMetrics::raise(&self.metrics.highest_sent_ts, highest);
+                            }
+                            Outcome::Dropped => {}
                         }
-                        Outcome::Dropped => {}
                     }
                 }
                 let pos = match waiting.front() {
@@ -318,6 +316,31 @@ impl Shard {
     }
 }
 
+thread_local! {
+    /// One encoder per runtime thread rather than per shard: its buffers
+    /// hold a whole request twice (protobuf and compressed) plus snappy's
+    /// table, and a scaled-up endpoint runs up to `max_shards` shards, while
+    /// only as many requests are encoded at once as there are threads.
+    static ENCODER: RefCell<Encoder> = RefCell::new(Encoder::default());
+}
+
+/// Cuts the next request (up to `max` samples) from the front of `waiting`
+/// and compresses it: the body, its sample count and the highest timestamp
+/// in seconds. Runs without an await, so the thread's encoder is never
+/// shared between two shards' requests.
+fn build_request(
+    waiting: &mut VecDeque<Waiting>,
+    buffered: &mut usize,
+    max: usize,
+) -> (u64, f64, Result<Bytes, EncodeError>) {
+    ENCODER.with(|encoder| {
+        let mut encoder = encoder.borrow_mut();
+        let (n, highest) = cut(waiting, buffered, max, &mut encoder);
+        let body = encoder.finish().map(Bytes::copy_from_slice);
+        (n, highest, body)
+    })
+}
+
 /// Adds up to `max` samples from the front of `waiting` to the request
 /// `encoder` holds. Returns the sample count and the highest timestamp in
 /// seconds.
@@ -418,9 +441,7 @@ mod tests {
     }
 
     fn request(enc: &mut Encoder) -> Vec<Series> {
-        let mut body = Vec::new();
-        enc.finish_into(&mut body).unwrap();
-        decode(&body, 1 << 20).unwrap().series
+        decode(enc.finish().unwrap(), 1 << 20).unwrap().series
     }
 
     #[test]

@@ -11,7 +11,10 @@
 //!
 //! Memory: at most `capacity` samples (the queue's total in-flight budget);
 //! when the sender falls behind, the oldest entries are evicted and replay
-//! reads them from the WAL, so a backlog never sits in memory. In the
+//! reads them from the WAL, so a backlog never sits in memory. While the
+//! backlog is more than twice that, nothing is held at all: the reader is
+//! so far behind that every entry would be evicted before it is read, and
+//! holding them would only add a full tail to the memory of a replay. In the
 //! ingest benchmark reading back the WAL (format 1) was ≈ 18 % of the
 //! process's CPU (`benches/REMOTE_WRITE.md`).
 
@@ -51,10 +54,16 @@ impl Tail {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Records the batch stored in the WAL under `seq`; evicts the oldest
-    /// entries beyond the capacity.
-    pub fn push(&self, seq: u64, batch: Batch) {
+    /// Records the batch stored in the WAL under `seq`, given the queue's
+    /// backlog in samples; evicts the oldest entries beyond the capacity.
+    pub fn push(&self, seq: u64, batch: Batch, backlog: u64) {
         let samples = batch.sample_count();
+        if backlog > 2 * self.capacity as u64 {
+            let mut inner = self.lock();
+            inner.entries.clear();
+            inner.samples = 0;
+            return;
+        }
         if samples > self.capacity {
             return;
         }
@@ -125,7 +134,7 @@ mod tests {
     fn takes_in_order_and_skips_what_the_reader_passed() {
         let t = Tail::new(100);
         for seq in [0, 2, 1, 3] {
-            t.push(seq, batch(10));
+            t.push(seq, batch(10), 0);
         }
         assert!(t.take(1).is_some());
         assert_eq!(t.next_held(0), Some(2));
@@ -138,14 +147,26 @@ mod tests {
     fn evicts_the_oldest_beyond_capacity() {
         let t = Tail::new(25);
         for seq in 0..4 {
-            t.push(seq, batch(10));
+            t.push(seq, batch(10), 0);
         }
         assert_eq!(t.next_held(0), Some(2));
         assert!(t.take(0).is_none());
-        t.push(10, batch(30));
+        t.push(10, batch(30), 0);
         assert_eq!(t.next_held(4), None);
         t.evict_below(4);
         assert_eq!(t.next_held(0), None);
         assert_eq!(t.lock().samples, 0);
+    }
+
+    #[test]
+    fn holds_nothing_while_far_behind() {
+        let t = Tail::new(25);
+        t.push(0, batch(10), 50);
+        assert_eq!(t.next_held(0), Some(0));
+        t.push(1, batch(10), 51);
+        assert_eq!(t.next_held(0), None);
+        assert_eq!(t.lock().samples, 0);
+        t.push(2, batch(10), 0);
+        assert_eq!(t.next_held(0), Some(2));
     }
 }
