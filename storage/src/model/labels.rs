@@ -176,6 +176,53 @@ impl Labels {
         })
     }
 
+    /// This label set with `changes` applied: each sets a label (`Some`
+    /// value; an empty one removes it) or removes it (`None`). `changes`
+    /// must be sorted by name and unique. The stretches of labels between
+    /// changes are copied as they are stored, not re-encoded pair by pair:
+    /// `prometheus.relabel` builds every forwarded label set this way from
+    /// its cached edit.
+    pub fn with_changes<'a>(
+        &self,
+        changes: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    ) -> Result<Labels, LabelsError> {
+        let old = self.as_canonical_bytes();
+        let mut w = Writer::default();
+        // `old[copied..at]` are pairs not yet written; `rest` starts at `at`.
+        let (mut copied, mut rest) = (0usize, old);
+        let mut previous: Option<&str> = None;
+        for (name, value) in changes {
+            check_order(previous.map(str::as_bytes), name.as_bytes())?;
+            previous = Some(name);
+            let mut next = rest;
+            while !next.is_empty() {
+                let before = next;
+                let n = take_bytes(&mut next);
+                take_bytes(&mut next);
+                match n.cmp(name.as_bytes()) {
+                    Ordering::Less => rest = next,
+                    Ordering::Equal => {
+                        let at = old.len() - before.len();
+                        w.buf.extend_from_slice(&old[copied..at]);
+                        copied = old.len() - next.len();
+                        rest = next;
+                        break;
+                    }
+                    Ordering::Greater => break,
+                }
+            }
+            let at = old.len() - rest.len();
+            w.buf.extend_from_slice(&old[copied..at]);
+            copied = at;
+            if let Some(value) = value.filter(|v| !v.is_empty()) {
+                put_bytes(&mut w.buf, name.as_bytes());
+                put_bytes(&mut w.buf, value.as_bytes());
+            }
+        }
+        w.buf.extend_from_slice(&old[copied..]);
+        Ok(w.finish())
+    }
+
     /// The canonical encoding: what binary formats store and what
     /// [`stable_hash`](Self::stable_hash) hashes.
     pub fn as_canonical_bytes(&self) -> &[u8] {
@@ -740,6 +787,62 @@ mod tests {
         );
         let ok = Labels::try_from_sorted([("a", "1"), ("b", ""), ("c", "3")]).unwrap();
         assert_eq!(ok, l(&[("a", "1"), ("c", "3")]));
+    }
+
+    #[test]
+    fn with_changes_equals_building_the_result() {
+        let base = l(&[("__name__", "up"), ("instance", "a:9100"), ("job", "node")]);
+        type Changes<'a> = &'a [(&'a str, Option<&'a str>)];
+        let cases: &[(Changes, &[(&str, &str)])] = &[
+            (
+                &[],
+                &[("__name__", "up"), ("instance", "a:9100"), ("job", "node")],
+            ),
+            (
+                &[("a", Some("1"))],
+                &[
+                    ("__name__", "up"),
+                    ("a", "1"),
+                    ("instance", "a:9100"),
+                    ("job", "node"),
+                ],
+            ),
+            (
+                &[("zz", Some("1"))],
+                &[
+                    ("__name__", "up"),
+                    ("instance", "a:9100"),
+                    ("job", "node"),
+                    ("zz", "1"),
+                ],
+            ),
+            (
+                &[("instance", Some("b"))],
+                &[("__name__", "up"), ("instance", "b"), ("job", "node")],
+            ),
+            (
+                &[("instance", None), ("job", Some(""))],
+                &[("__name__", "up")],
+            ),
+            (
+                &[
+                    ("__name__", None),
+                    ("b", Some("2")),
+                    ("job", None),
+                    ("x", None),
+                ],
+                &[("b", "2"), ("instance", "a:9100")],
+            ),
+        ];
+        for (changes, want) in cases {
+            let got = base.with_changes(changes.iter().copied()).unwrap();
+            let want = l(want);
+            assert_eq!(got, want);
+            assert_eq!(got.stable_hash(), want.stable_hash());
+        }
+        assert!(base.with_changes([("b", None), ("a", None)]).is_err());
+        assert!(base.with_changes([("a", None), ("a", None)]).is_err());
+        assert!(base.with_changes([("", Some("x"))]).is_err());
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! `update_args` (no rebuild); a change of `forward_to` changes edges and
 //! rebuilds. Results are cached by input label set, bounded by
 //! `max_cache_size`, and belong to one set of rules (new rules start with an
-//! empty cache).
+//! empty cache). The cache keeps what the rules changed, not the resulting
+//! label set (`edit.rs`).
 //!
 //! Eviction: when the cache is full, a sixteenth of it goes, in the hash
 //! table's order (which the content hash makes arbitrary with respect to
@@ -29,6 +30,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use smelter_storage::{Labels, LabelsBuildHasher, Series};
+
+mod edit;
+use edit::{Interner, LabelEdit};
 
 use crate::component::derived::run_derived_exports;
 use crate::component::{
@@ -90,8 +94,14 @@ impl Arguments {
     }
 }
 
-/// Input label set → relabelled labels (`None`: dropped).
-type Cache = HashMap<Labels, Option<Labels>, LabelsBuildHasher>;
+/// Input label set → what the rules do to it.
+type Entries = HashMap<Labels, LabelEdit, LabelsBuildHasher>;
+
+#[derive(Default)]
+struct Cache {
+    entries: Entries,
+    edits: Interner,
+}
 
 /// The operator the data plane runs for one set of arguments.
 struct Relabeler {
@@ -114,16 +124,13 @@ fn run_rules(
     labels: &Labels,
     builder: &mut SortedLabels,
     scratch: &mut Scratch,
-) -> Option<Labels> {
+) -> LabelEdit {
     // `Labels` iterate sorted by name, as the builder keeps them.
     builder.fill_sorted(labels.iter());
     if !process_series(rules, builder, scratch) {
-        return None;
+        return LabelEdit::Drop;
     }
-    Some(
-        Labels::try_from_sorted(builder.iter())
-            .unwrap_or_else(|_| Labels::from_pairs(builder.iter())),
-    )
+    LabelEdit::between(labels, builder.iter())
 }
 
 impl BatchProcessor for Relabeler {
@@ -132,38 +139,44 @@ impl BatchProcessor for Relabeler {
             return Some(batch);
         }
         let series = std::mem::take(&mut batch.series);
-        // `None`: not cached yet.
-        let mut results: Vec<Option<Option<Labels>>> = {
+        // The batch's distinct edits, and each series' index among them
+        // (`None`: not cached yet). Edits are cloned out of the cache a few
+        // times per batch, not once per series: the edit most series share
+        // is one reference count, which the workers would otherwise both
+        // write for every series.
+        let mut distinct: Vec<LabelEdit> = Vec::new();
+        let mut results: Vec<Option<usize>> = {
             let cache = self.lock();
             series
                 .iter()
-                .map(|s| cache.get(&s.labels).cloned())
+                .map(|s| Some(index_of(&mut distinct, cache.entries.get(&s.labels)?)))
                 .collect()
         };
-        let mut fresh: Vec<(Labels, Option<Labels>)> = Vec::new();
+        let mut fresh: Vec<(Labels, LabelEdit)> = Vec::new();
         let (mut builder, mut scratch) = (SortedLabels::new(), Scratch::default());
         for (s, result) in series.iter().zip(results.iter_mut()) {
             if result.is_none() {
-                let out = run_rules(&self.rules, &s.labels, &mut builder, &mut scratch);
-                fresh.push((s.labels.clone(), out.clone()));
-                *result = Some(out);
+                let edit = run_rules(&self.rules, &s.labels, &mut builder, &mut scratch);
+                *result = Some(index_of(&mut distinct, &edit));
+                fresh.push((s.labels.clone(), edit));
             }
         }
         if !fresh.is_empty() {
             let mut cache = self.lock();
-            for (input, out) in fresh {
-                if cache.len() >= self.max_cache_size {
-                    evict(&mut cache, self.max_cache_size);
+            for (input, edit) in fresh {
+                if cache.entries.len() >= self.max_cache_size {
+                    evict(&mut cache.entries, self.max_cache_size);
                 }
-                cache.insert(input, out);
+                let edit = cache.edits.intern(edit);
+                cache.entries.insert(input, edit);
             }
         }
         batch.series = series
             .into_iter()
             .zip(results)
-            .filter_map(|(s, out)| {
+            .filter_map(|(s, i)| {
                 Some(Series {
-                    labels: out.flatten()?,
+                    labels: distinct[i?].apply(&s.labels)?,
                     ..s
                 })
             })
@@ -172,9 +185,21 @@ impl BatchProcessor for Relabeler {
     }
 }
 
+/// The index of `edit` in `distinct`, added if it is not among the last
+/// few (rules that make a different edit for every series must not make
+/// this quadratic).
+fn index_of(distinct: &mut Vec<LabelEdit>, edit: &LabelEdit) -> usize {
+    let recent = distinct.len().saturating_sub(8);
+    if let Some(i) = distinct[recent..].iter().rposition(|d| d.is(edit)) {
+        return recent + i;
+    }
+    distinct.push(edit.clone());
+    distinct.len() - 1
+}
+
 /// Makes room in a full cache of capacity `max`: drops `max / 16` entries
 /// (at least one), the first in the table's order (see the module docs).
-fn evict(cache: &mut Cache, max: usize) {
+fn evict(cache: &mut Entries, max: usize) {
     let mut left = (max / 16).max(1);
     cache.retain(|_, _| {
         if left == 0 {
@@ -275,10 +300,10 @@ mod tests {
             .series
             .iter()
             .all(|s| s.labels.get("pipeline") == Some("bench")));
-        assert_eq!(r.lock().len(), 160);
+        assert_eq!(r.lock().entries.len(), 160);
         // One series more than fits: ten entries go, the new one comes in.
         r.process(batch(160..161)).unwrap();
-        assert_eq!(r.lock().len(), 151);
+        assert_eq!(r.lock().entries.len(), 151);
         // Cycling through all 161 again, 151 are hits: only the ten evicted
         // miss (clearing the cache when full would leave one hit).
         let cycle = batch(0..161);
@@ -287,13 +312,13 @@ mod tests {
             cycle
                 .series
                 .iter()
-                .filter(|s| cache.contains_key(&s.labels))
+                .filter(|s| cache.entries.contains_key(&s.labels))
                 .count()
         };
         assert_eq!(hits, 151);
         let out = r.process(cycle).unwrap();
         assert_eq!(out.series.len(), 161);
-        assert_eq!(r.lock().len(), 151);
+        assert_eq!(r.lock().entries.len(), 151);
     }
 
     #[test]
@@ -302,6 +327,52 @@ mod tests {
         let first = r.process(batch(0..50)).unwrap();
         let second = r.process(batch(0..50)).unwrap();
         assert_eq!(first, second);
-        assert_eq!(r.lock().len(), 50);
+        assert_eq!(r.lock().entries.len(), 50);
+    }
+
+    #[test]
+    fn dropped_changed_and_kept_series_come_out_the_same_from_the_cache() {
+        use crate::components::common::relabel::{Action, Regexp};
+        let rules = vec![
+            // Drops the series whose `i` ends in 0 ...
+            Rule {
+                source_labels: Some(vec!["i".into()]),
+                regex: Regexp::new(".*0").unwrap(),
+                action: Action::Drop,
+                ..Rule::default()
+            },
+            // ... renames `i` to `n` on those ending in 5 ...
+            Rule {
+                source_labels: Some(vec!["i".into()]),
+                regex: Regexp::new("(.*5)").unwrap(),
+                target_label: "n".into(),
+                replacement: "$1".into(),
+                ..Rule::default()
+            },
+            Rule {
+                source_labels: Some(vec!["n".into()]),
+                regex: Regexp::new(".+").unwrap(),
+                target_label: "i".into(),
+                replacement: String::new(),
+                ..Rule::default()
+            },
+        ];
+        // ... and keeps the rest as they are.
+        let r = Relabeler {
+            rules,
+            max_cache_size: 1_000,
+            cache: Mutex::new(Cache::default()),
+        };
+        let first = r.process(batch(0..100)).unwrap();
+        let second = r.process(batch(0..100)).unwrap();
+        assert_eq!(first, second);
+        assert_eq!(first.series.len(), 90);
+        let renamed = first.series.iter().filter(|s| s.labels.get("n").is_some());
+        assert_eq!(renamed.count(), 10);
+        assert!(first
+            .series
+            .iter()
+            .all(|s| s.labels.get("i").is_some() != s.labels.get("n").is_some()));
+        assert_eq!(r.lock().entries.len(), 100);
     }
 }
