@@ -25,7 +25,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http_body_util::Full;
@@ -51,10 +51,6 @@ type HttpClient = Client<HttpConnector, Full<Bytes>>;
 const SERIES: usize = 10_000;
 /// Series (= samples) per client request, unless `RW_REPLAY_PER_REQUEST`.
 const DEFAULT_PER_REQUEST: u64 = 2_000;
-
-fn per_request() -> usize {
-    env_or("RW_REPLAY_PER_REQUEST", DEFAULT_PER_REQUEST).max(1) as usize
-}
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -84,11 +80,10 @@ fn labels() -> Vec<Labels> {
         .collect()
 }
 
-/// Request `n` of the rotation: `per_request()` consecutive series, one
+/// Request `n` of the rotation: `per_request` consecutive series, one
 /// sample each.
-fn request_body(labels: &[Labels], n: u64) -> Bytes {
+fn request_body(labels: &[Labels], per_request: usize, n: u64) -> Bytes {
     let ts = 1_700_000_000_000 + n as i64;
-    let per_request = per_request();
     let first = (n as usize * per_request) % SERIES;
     let batch = Batch {
         series: (0..per_request)
@@ -108,6 +103,8 @@ struct Pusher {
     client: HttpClient,
     url: String,
     labels: Arc<Vec<Labels>>,
+    /// Series (= samples) per request.
+    per_request: usize,
     next: Arc<AtomicU64>,
     acked: Arc<AtomicU64>,
 }
@@ -115,7 +112,7 @@ struct Pusher {
 impl Pusher {
     async fn push_one(&self) -> bool {
         let n = self.next.fetch_add(1, Ordering::AcqRel);
-        let body = request_body(&self.labels, n);
+        let body = request_body(&self.labels, self.per_request, n);
         let req = hyper::Request::post(&self.url)
             .header("content-type", "application/x-protobuf")
             .header("content-encoding", "snappy")
@@ -123,7 +120,8 @@ impl Pusher {
             .expect("request");
         match self.client.request(req).await {
             Ok(resp) if resp.status().is_success() => {
-                self.acked.fetch_add(per_request() as u64, Ordering::AcqRel);
+                self.acked
+                    .fetch_add(self.per_request as u64, Ordering::AcqRel);
                 true
             }
             _ => false,
@@ -132,7 +130,7 @@ impl Pusher {
 
     /// Pushes at `rate` samples/s until `stop`.
     async fn steady(self, rate: u64, stop: Arc<AtomicBool>) {
-        let every = Duration::from_secs_f64(per_request() as f64 / rate as f64);
+        let every = Duration::from_secs_f64(self.per_request as f64 / rate as f64);
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !stop.load(Ordering::Acquire) {
@@ -150,41 +148,47 @@ fn shards_metric(port: u16) -> Option<f64> {
         .and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
-/// The highest `prometheus_remote_storage_shards` seen while it runs,
-/// polled every 500 ms from smelter's own `/metrics`.
-struct ShardWatch {
+/// Values of `probe`, taken every `period` on a thread of its own until
+/// [`Sampler::finish`]; a probe that finds nothing is skipped.
+struct Sampler {
     stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<f64>,
+    thread: std::thread::JoinHandle<Vec<f64>>,
 }
 
-impl ShardWatch {
-    fn start(port: u16) -> ShardWatch {
+impl Sampler {
+    fn start(period: Duration, mut probe: impl FnMut() -> Option<f64> + Send + 'static) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
         let thread = std::thread::spawn(move || {
-            let mut highest = 0f64;
+            let mut samples = Vec::new();
             while !s.load(Ordering::Acquire) {
-                if let Some(n) = shards_metric(port) {
-                    highest = highest.max(n);
-                }
-                std::thread::sleep(Duration::from_millis(500));
+                samples.extend(probe());
+                std::thread::sleep(period);
             }
-            highest
+            samples
         });
-        ShardWatch { stop, thread }
+        Sampler { stop, thread }
     }
 
-    fn finish(self) -> f64 {
+    fn finish(self) -> Vec<f64> {
         self.stop.store(true, Ordering::Release);
-        self.thread.join().unwrap_or(0.0)
+        self.thread.join().unwrap_or_default()
     }
 }
 
-/// RSS samples of a process, taken every 50 ms on a thread of its own.
-struct RssSampler {
-    stop: Arc<AtomicBool>,
-    samples: Arc<Mutex<Vec<u64>>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+/// smelter's RSS in MiB, every 50 ms.
+fn rss_sampler(pid: u32) -> Sampler {
+    Sampler::start(Duration::from_millis(50), move || {
+        rss_kib(pid).map(|kib| kib as f64 / 1024.0)
+    })
+}
+
+/// (peak, mean) of `samples` after the first `skip`.
+fn peak_and_mean(samples: &[f64], skip: usize) -> (f64, f64) {
+    let tail = &samples[skip.min(samples.len().saturating_sub(1))..];
+    let peak = tail.iter().copied().fold(0.0, f64::max);
+    let mean = tail.iter().sum::<f64>() / tail.len().max(1) as f64;
+    (peak, mean)
 }
 
 /// A number field of `/proc/<pid>/status` (`VmRSS` in KiB, `Threads`).
@@ -198,40 +202,6 @@ fn status_field(pid: u32, field: &str) -> Option<u64> {
 
 fn rss_kib(pid: u32) -> Option<u64> {
     status_field(pid, "VmRSS")
-}
-
-impl RssSampler {
-    fn start(pid: u32) -> RssSampler {
-        let stop = Arc::new(AtomicBool::new(false));
-        let samples = Arc::new(Mutex::new(Vec::new()));
-        let (s, out) = (stop.clone(), samples.clone());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Acquire) {
-                if let Some(kib) = rss_kib(pid) {
-                    out.lock().expect("samples").push(kib);
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        });
-        RssSampler {
-            stop,
-            samples,
-            thread: Some(thread),
-        }
-    }
-
-    /// (peak, mean) in MiB of the samples after the first `skip`.
-    fn finish(mut self, skip: usize) -> (f64, f64) {
-        self.stop.store(true, Ordering::Release);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        let all = self.samples.lock().expect("samples").clone();
-        let tail = &all[skip.min(all.len().saturating_sub(1))..];
-        let peak = tail.iter().copied().max().unwrap_or(0) as f64 / 1024.0;
-        let mean = tail.iter().sum::<u64>() as f64 / tail.len().max(1) as f64 / 1024.0;
-        (peak, mean)
-    }
 }
 
 fn free_port() -> u16 {
@@ -329,6 +299,7 @@ prometheus.remote_write "out" {{
             client: Client::builder(TokioExecutor::new()).build_http(),
             url: format!("http://127.0.0.1:{receive_port}/api/v1/metrics/write"),
             labels: Arc::new(labels()),
+            per_request: env_or("RW_REPLAY_PER_REQUEST", DEFAULT_PER_REQUEST).max(1) as usize,
             next: Arc::new(AtomicU64::new(0)),
             acked: Arc::new(AtomicU64::new(0)),
         };
@@ -336,7 +307,7 @@ prometheus.remote_write "out" {{
         // 1. steady
         let mut smelter = Smelter::start(dir.path());
         wait_accepting(&pusher).await;
-        let rss = RssSampler::start(smelter.child.id());
+        let rss = rss_sampler(smelter.child.id());
         let stop = Arc::new(AtomicBool::new(false));
         let steady = tokio::spawn(pusher.clone().steady(rate, stop.clone()));
         tokio::time::sleep(Duration::from_secs(steady_secs)).await;
@@ -345,7 +316,7 @@ prometheus.remote_write "out" {{
         let acked = pusher.acked.load(Ordering::Acquire);
         wait_count(&receiver, acked, Duration::from_secs(60)).await;
         // Skip the first 2 s: start-up, not steady state.
-        let (steady_peak, steady_mean) = rss.finish(40);
+        let (steady_peak, steady_mean) = peak_and_mean(&rss.finish(), 40);
         println!(
             "steady: {rate} samples/s for {steady_secs} s, {acked} samples delivered; RSS peak {steady_peak:.1} MiB, mean {steady_mean:.1} MiB"
         );
@@ -382,7 +353,7 @@ prometheus.remote_write "out" {{
         // 4. restart with the receiver still down: what opening the WAL with
         // the backlog costs on its own ...
         smelter = Smelter::start(dir.path());
-        let rss = RssSampler::start(smelter.child.id());
+        let rss = rss_sampler(smelter.child.id());
         wait_accepting(&pusher).await;
         tokio::time::sleep(Duration::from_secs(2)).await;
         println!(
@@ -395,17 +366,19 @@ prometheus.remote_write "out" {{
         let replay_started = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
         let steady = tokio::spawn(pusher.clone().steady(rate, stop.clone()));
-        let shards = ShardWatch::start(smelter.port);
+        let port = smelter.port;
+        let shards = Sampler::start(Duration::from_millis(500), move || shards_metric(port));
         wait_count(&receiver, to_deliver, Duration::from_secs(1200)).await;
         let drain = replay_started.elapsed();
-        println!("shards during the drain: up to {}", shards.finish());
+        let most_shards = shards.finish().into_iter().fold(0.0, f64::max);
+        println!("shards during the drain: up to {most_shards}");
         tokio::time::sleep(Duration::from_secs(after_secs)).await;
         stop.store(true, Ordering::Release);
         let _ = steady.await;
         let acked = pusher.acked.load(Ordering::Acquire);
         wait_count(&receiver, acked, Duration::from_secs(120)).await;
         let threads = status_field(smelter.child.id(), "Threads").unwrap_or(0);
-        let (replay_peak, replay_mean) = rss.finish(0);
+        let (replay_peak, replay_mean) = peak_and_mean(&rss.finish(), 0);
         println!("smelter threads after the replay: {threads}");
         let drain_rate = filled as f64 / drain.as_secs_f64();
         println!(

@@ -188,38 +188,37 @@ impl Labels {
     ) -> Result<Labels, LabelsError> {
         let old = self.as_canonical_bytes();
         let mut w = Writer::default();
-        // `old[copied..at]` are pairs not yet written; `rest` starts at `at`.
-        let (mut copied, mut rest) = (0usize, old);
+        // `old[..copied]` is written (or skipped); `rest` is what is left.
+        let mut rest = old;
         let mut previous: Option<&str> = None;
         for (name, value) in changes {
             check_order(previous.map(str::as_bytes), name.as_bytes())?;
             previous = Some(name);
-            let mut next = rest;
-            while !next.is_empty() {
-                let before = next;
+            let copied = old.len() - rest.len();
+            // Copy the stored pairs named before `name`; skip one named `name`.
+            let mut skipped = None;
+            while !rest.is_empty() {
+                let mut next = rest;
                 let n = take_bytes(&mut next);
                 take_bytes(&mut next);
                 match n.cmp(name.as_bytes()) {
                     Ordering::Less => rest = next,
                     Ordering::Equal => {
-                        let at = old.len() - before.len();
-                        w.buf.extend_from_slice(&old[copied..at]);
-                        copied = old.len() - next.len();
-                        rest = next;
+                        skipped = Some(next);
                         break;
                     }
                     Ordering::Greater => break,
                 }
             }
-            let at = old.len() - rest.len();
-            w.buf.extend_from_slice(&old[copied..at]);
-            copied = at;
+            w.buf
+                .extend_from_slice(&old[copied..old.len() - rest.len()]);
+            rest = skipped.unwrap_or(rest);
             if let Some(value) = value.filter(|v| !v.is_empty()) {
                 put_bytes(&mut w.buf, name.as_bytes());
                 put_bytes(&mut w.buf, value.as_bytes());
             }
         }
-        w.buf.extend_from_slice(&old[copied..]);
+        w.buf.extend_from_slice(rest);
         Ok(w.finish())
     }
 
