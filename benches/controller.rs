@@ -35,7 +35,9 @@ use smelter::controller::loader::{plan, read_sources};
 use smelter::controller::runtime::{Runtime, RuntimeConfig};
 use smelter::controller::{check, Options, Stability};
 
-// As in the `smelter` binary.
+// As in the `smelter` binary (and, as there, not with the feature that
+// leaves the allocator to heap profilers).
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

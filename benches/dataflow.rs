@@ -178,7 +178,7 @@ fn run(workers: usize, rounds: usize) {
     let id = "prometheus.receive_http.bench";
     let cancel = CancellationToken::new();
     // Held until the end: a closed arguments channel stops the component.
-    let (args_tx, args_rx) = watch::channel(args.clone());
+    let (args_tx, args_rx) = watch::channel(std::sync::Arc::new(args.clone()));
     let receiver = {
         let _guard = tokio.enter();
         let component = (reg.build)(

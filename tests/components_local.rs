@@ -153,8 +153,8 @@ async fn stops_when_arguments_sender_is_gone() {
     let mut run = start("local.file", dir.path(), args(&path, vec![]));
     run.wait_exports(&content("x", false)).await;
     // The controller dropping its sender must not spin the task.
-    let (dead, _) = watch::channel(Value::Null);
-    drop(std::mem::replace(&mut run.args, dead));
+    let (dead, _) = watch::channel(std::sync::Arc::new(Value::Null));
+    drop(std::mem::replace(&mut run.args.0, dead));
     std::fs::write(&path, "y").expect("write");
     run.wait_exports(&content("y", false)).await;
     run.stop().await;

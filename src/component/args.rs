@@ -7,19 +7,17 @@
 //! typed arguments out of it with these helpers, which turn conversion errors
 //! into messages naming the attribute.
 
-use std::collections::BTreeMap;
-
 use super::ComponentError;
 use crate::syntax::decode::FromValue;
-use crate::syntax::Value;
+use crate::syntax::{Object, Value};
 
 /// A view over an evaluated block body.
 #[derive(Clone, Copy)]
 pub struct Args<'a> {
-    fields: Option<&'a BTreeMap<String, Value>>,
+    fields: Option<&'a Object>,
 }
 
-static EMPTY: BTreeMap<String, Value> = BTreeMap::new();
+static EMPTY: Object = Object::new();
 
 impl<'a> Args<'a> {
     pub fn new(value: &'a Value) -> Result<Self, ComponentError> {
@@ -35,7 +33,7 @@ impl<'a> Args<'a> {
         }
     }
 
-    fn fields(&self) -> &'a BTreeMap<String, Value> {
+    fn fields(&self) -> &'a Object {
         self.fields.unwrap_or(&EMPTY)
     }
 

@@ -72,8 +72,10 @@ pub trait Component: Send + 'static {
 
 /// What a running component receives from the controller.
 pub struct RunContext {
-    /// The latest arguments; `changed()` wakes on each update.
-    pub args: watch::Receiver<Value>,
+    /// The latest arguments; `changed()` wakes on each update. Shared with
+    /// the control plane (a 100 k-component graph would otherwise hold a
+    /// second deep copy of every component's arguments).
+    pub args: watch::Receiver<Arc<Value>>,
     pub cancel: CancellationToken,
 }
 
@@ -81,7 +83,7 @@ impl RunContext {
     /// The next arguments, or `None` once the component is cancelled (or
     /// the controller is gone): the loop of a component that does its work
     /// in tasks of its own and only reacts to updates.
-    pub async fn next_args(&mut self) -> Option<Value> {
+    pub async fn next_args(&mut self) -> Option<Arc<Value>> {
         tokio::select! {
             _ = self.cancel.cancelled() => None,
             changed = self.args.changed() => {

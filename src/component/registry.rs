@@ -22,7 +22,10 @@ pub struct Registration {
     /// Check evaluated arguments before they reach a running component, so a
     /// bad update is refused and the component keeps its last good arguments.
     pub validate: fn(&Value) -> Result<(), ComponentError>,
-    /// Build from the first valid arguments.
+    /// Build from the first arguments. It must refuse the arguments
+    /// `validate` refuses (every build starts by decoding them): the runtime
+    /// does not validate before a build, so that 100 k components decode
+    /// their arguments once each, not twice.
     pub build: BuildFn,
 }
 

@@ -6,10 +6,8 @@
 //! objects, since blocks may repeat). Equal objects mean "nothing changed", so
 //! the component is not updated.
 
-use std::collections::BTreeMap;
-
 use crate::syntax::ast::Stmt;
-use crate::syntax::{Diagnostics, EvalContext, Value};
+use crate::syntax::{Diagnostics, EvalContext, Object, Value};
 
 /// Evaluate every attribute and nested block of `body`; all errors at once.
 pub fn evaluate_body(ctx: &EvalContext<'_>, body: &[Stmt]) -> Result<Value, Diagnostics> {
@@ -23,7 +21,7 @@ pub fn evaluate_body(ctx: &EvalContext<'_>, body: &[Stmt]) -> Result<Value, Diag
 }
 
 fn evaluate_into(ctx: &EvalContext<'_>, body: &[Stmt], diags: &mut Diagnostics) -> Value {
-    let mut fields: BTreeMap<String, Value> = BTreeMap::new();
+    let mut fields = Object::new();
     for stmt in body {
         match stmt {
             Stmt::Attribute(attr) => match ctx.eval(&attr.value) {

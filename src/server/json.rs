@@ -57,7 +57,7 @@ fn capsule_to_string(c: &Capsule) -> String {
         } => REDACTED.to_string(),
         Capsule::OptionalSecret { value, .. } => value.clone(),
         Capsule::Receiver(r) => format!("receiver({})", r.component),
-        Capsule::Opaque { kind, id } => format!("capsule({kind}:{id})"),
+        Capsule::Opaque(h) => format!("capsule({}:{})", h.kind, h.id),
     }
 }
 

@@ -211,7 +211,7 @@ impl FromValue for OptionalSecret {
 impl FromValue for ReceiverId {
     fn from_value(v: &Value) -> Result<Self, ValueError> {
         match v {
-            Value::Capsule(Capsule::Receiver(r)) => Ok(r.clone()),
+            Value::Capsule(Capsule::Receiver(r)) => Ok(ReceiverId::clone(r)),
             other => Err(ValueError::msg(format!(
                 "expected capsule(\"receiver\"), got {}",
                 other.describe()

@@ -23,7 +23,7 @@ pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use eval::{evaluate, EvalContext, Scope, StabilityLevel, ValueError};
 pub use parser::{parse_expression, parse_file, parse_range};
 pub use token::{Pos, Position, SourceFile};
-pub use value::{Capsule, Number, ReceiverId, Value, ValueType};
+pub use value::{Capsule, Number, Object, OpaqueHandle, ReceiverId, Value, ValueType};
 
 /// Run every stage of the language on arbitrary bytes, for the fuzzers.
 /// Returns whether the input parsed cleanly. Must never panic.

@@ -12,7 +12,6 @@
 //! can be logged without leaking them.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
@@ -202,7 +201,19 @@ pub struct ReceiverId {
     pub export: String,
 }
 
+/// Any other component-exported handle, identified by kind and id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct OpaqueHandle {
+    pub kind: String,
+    pub id: String,
+}
+
 /// Values that Alloy code can pass around but not look into.
+///
+/// The two-string handles are boxed: a `Capsule` is then no wider than a
+/// `String` and a flag, which keeps [`Value`] at 32 bytes — every array
+/// element and every slot of every object is a `Value`, and a
+/// 100 k-component graph holds millions of them.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Capsule {
     /// A sensitive string; prints as `(secret)`.
@@ -210,9 +221,9 @@ pub enum Capsule {
     /// A string that may or may not be sensitive (Alloy's `OptionalSecret`).
     OptionalSecret { value: String, is_secret: bool },
     /// A handle to a component's receiver (`forward_to = [x.receiver]`).
-    Receiver(ReceiverId),
-    /// Any other component-exported handle, identified by kind and id.
-    Opaque { kind: String, id: String },
+    Receiver(Box<ReceiverId>),
+    /// Any other component-exported handle.
+    Opaque(Box<OpaqueHandle>),
 }
 
 impl Capsule {
@@ -222,7 +233,7 @@ impl Capsule {
             Capsule::Secret(_) => "alloytypes.Secret",
             Capsule::OptionalSecret { .. } => "alloytypes.OptionalSecret",
             Capsule::Receiver(_) => "receiver",
-            Capsule::Opaque { kind, .. } => kind.as_str(),
+            Capsule::Opaque(handle) => handle.kind.as_str(),
         };
         format!("capsule({inner:?})")
     }
@@ -237,7 +248,7 @@ impl fmt::Debug for Capsule {
             } => f.write_str("(secret)"),
             Capsule::OptionalSecret { value, .. } => write!(f, "{value:?}"),
             Capsule::Receiver(r) => write!(f, "receiver({}.{})", r.component, r.export),
-            Capsule::Opaque { kind, id } => write!(f, "capsule({kind}:{id})"),
+            Capsule::Opaque(h) => write!(f, "capsule({}:{})", h.kind, h.id),
         }
     }
 }
@@ -247,6 +258,17 @@ impl fmt::Display for Capsule {
         fmt::Debug::fmt(self, f)
     }
 }
+
+/// The fields of an Alloy object, sorted by key.
+///
+/// A flat sorted vector rather than a `BTreeMap`: the objects of a
+/// configuration (arguments, a block, a target's labels) hold a handful of
+/// keys, where a `BTreeMap` allocates an 11-slot node per object (≈ 600
+/// bytes) and one more per level of nesting; a 100 k-component graph holds
+/// several of them per component. Look-ups are a binary search; building
+/// from an iterator sorts once, later keys replacing earlier ones as in a
+/// `BTreeMap`.
+pub type Object = litemap::LiteMap<String, Value>;
 
 /// An evaluated Alloy value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
@@ -258,7 +280,7 @@ pub enum Value {
     String(String),
     Array(Vec<Value>),
     /// Alloy objects are unordered maps; keys are kept sorted.
-    Object(BTreeMap<String, Value>),
+    Object(Object),
     /// A standard-library function; compared by name.
     Function(StdFn),
     Capsule(Capsule),
@@ -299,10 +321,10 @@ impl Value {
     }
 
     pub fn receiver(component: impl Into<String>, export: impl Into<String>) -> Value {
-        Value::Capsule(Capsule::Receiver(ReceiverId {
+        Value::Capsule(Capsule::Receiver(Box::new(ReceiverId {
             component: component.into(),
             export: export.into(),
-        }))
+        })))
     }
 
     /// Build an object from `(key, value)` pairs.
@@ -323,7 +345,7 @@ impl Value {
 
     /// Some capsules can be read as objects (Alloy's `TryConvertToObject`).
     /// None of smelter's capsules can yet; the hook is here for ones that will.
-    pub fn try_as_object(&self) -> Option<&BTreeMap<String, Value>> {
+    pub fn try_as_object(&self) -> Option<&Object> {
         match self {
             Value::Object(o) => Some(o),
             _ => None,
@@ -456,6 +478,12 @@ pub fn from_json(v: serde_json::Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every array element and object slot is a `Value`: see [`Capsule`].
+    #[test]
+    fn a_value_is_four_words() {
+        assert_eq!(std::mem::size_of::<Value>(), 32);
+    }
 
     #[test]
     fn secrets_do_not_print() {

@@ -19,13 +19,23 @@ pub const WAIT: Duration = Duration::from_secs(5);
 
 pub struct Running {
     pub exports: mpsc::UnboundedReceiver<ExportsChange>,
-    pub args: watch::Sender<Value>,
+    pub args: ArgsSender,
     pub cancel: CancellationToken,
     pub task: JoinHandle<Result<(), ComponentError>>,
     pub health: Health,
 }
 
 /// Build `kind` (as `<kind>.test`, state under `dir/data`) and run it.
+/// The controller's end of a component's arguments channel.
+pub struct ArgsSender(pub watch::Sender<std::sync::Arc<Value>>);
+
+impl ArgsSender {
+    /// New arguments for the running component, as the controller sends them.
+    pub fn send_replace(&self, args: Value) {
+        self.0.send_replace(std::sync::Arc::new(args));
+    }
+}
+
 pub fn start(kind: &str, dir: &Path, args: Value) -> Running {
     let reg = registry::find(kind).expect("registered");
     (reg.validate)(&args).expect("valid arguments");
@@ -44,7 +54,7 @@ pub fn start(kind: &str, dir: &Path, args: Value) -> Running {
         &args,
     )
     .expect("build");
-    let (args_tx, args_rx) = watch::channel(args);
+    let (args_tx, args_rx) = watch::channel(std::sync::Arc::new(args));
     let cancel = CancellationToken::new();
     let task = tokio::spawn(component.run(RunContext {
         args: args_rx,
@@ -52,7 +62,7 @@ pub fn start(kind: &str, dir: &Path, args: Value) -> Running {
     }));
     Running {
         exports,
-        args: args_tx,
+        args: ArgsSender(args_tx),
         cancel,
         task,
         health,

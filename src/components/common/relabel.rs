@@ -38,7 +38,7 @@ use crate::controller::schema::Schema;
 use crate::syntax::decode::{BlockDecoder, FromBlock, FromValue};
 use crate::syntax::eval::{PathSeg, ValueError};
 use crate::syntax::parser::go_quote;
-use crate::syntax::value::Value;
+use crate::syntax::value::{Object, Value};
 
 /// The default `regex`.
 pub const DEFAULT_REGEX: &str = "(.*)";
@@ -703,7 +703,7 @@ impl Rule {
     /// The rule as an Alloy object (one element of the `rules` export),
     /// every attribute written out; [`FromValue`] reads it back.
     pub fn to_value(&self) -> Value {
-        let mut o = BTreeMap::new();
+        let mut o = Object::new();
         if let Some(sl) = &self.source_labels {
             o.insert(
                 "source_labels".to_string(),
@@ -825,10 +825,7 @@ impl FromValue for Rule {
                 go_quote(k)
             )));
         }
-        fn field<T: FromValue>(
-            o: &BTreeMap<String, Value>,
-            k: &str,
-        ) -> Result<Option<T>, ValueError> {
+        fn field<T: FromValue>(o: &Object, k: &str) -> Result<Option<T>, ValueError> {
             o.get(k)
                 .map(|v| T::from_value(v).map_err(|e| e.within(PathSeg::Field(k.to_string()))))
                 .transpose()

@@ -18,7 +18,7 @@ pub mod relabel;
 
 use std::collections::BTreeMap;
 
-use crate::syntax::Value;
+use crate::syntax::{Object, Value};
 
 /// The label every target carries its address in.
 pub const ADDRESS_LABEL: &str = "__address__";
@@ -210,7 +210,7 @@ pub fn targets_value<'a>(
 ) -> Value {
     let mut out = Vec::new();
     for group in groups {
-        let mut base: BTreeMap<String, Value> = group
+        let mut base: Object = group
             .labels
             .iter()
             .map(|(k, v)| (k.clone(), Value::string(v.as_str())))

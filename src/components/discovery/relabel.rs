@@ -16,7 +16,7 @@ use crate::components::common::relabel::{
     self, relabel_rule_schema, rule_blocks, rules_to_value, Rule,
 };
 use crate::controller::schema::Schema;
-use crate::syntax::Value;
+use crate::syntax::{Object, Value};
 
 pub fn registration() -> Registration {
     Registration {
@@ -69,7 +69,7 @@ impl Arguments {
                 .map(|t| Value::Object(t.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
                 .collect(),
         );
-        let mut fields = BTreeMap::new();
+        let mut fields = Object::new();
         fields.insert("output".to_string(), output);
         fields.insert("rules".to_string(), rules_to_value(&self.rules));
         Value::Object(fields)

@@ -9,7 +9,6 @@
 //! and reported in the component's health message ("echoed N samples in M
 //! batches") and by [`samples_echoed`], which tests read.
 
-use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -24,7 +23,7 @@ use crate::component::{
     MetricsBatch, Registration, RunContext, RunFuture,
 };
 use crate::controller::schema::Schema;
-use crate::syntax::Value;
+use crate::syntax::{Object, Value};
 
 pub fn registration() -> Registration {
     Registration {
@@ -157,7 +156,7 @@ fn build(ctx: BuildContext, args: &Value) -> Result<Box<dyn Component>, Componen
         .unwrap_or_else(|e| e.into_inner())
         .insert(ctx.id.clone(), sink.samples.clone());
     ctx.data_plane.set_sink(sink.clone());
-    let mut exports = BTreeMap::new();
+    let mut exports = Object::new();
     exports.insert("receiver".to_string(), receiver_export(&ctx.id));
     ctx.exports.publish(Value::Object(exports));
     Ok(Box::new(Echo { sink }))

@@ -29,7 +29,7 @@ const STOP_DEADLINE: Duration = Duration::from_secs(10);
 
 struct Running {
     cancel: CancellationToken,
-    args: watch::Sender<Value>,
+    args: watch::Sender<Arc<Value>>,
     /// Closed when the task has ended (its sender lives in the task).
     done: oneshot::Receiver<()>,
 }
@@ -90,30 +90,38 @@ impl Lifecycle {
             ));
             return Ok(false);
         };
-        if let Err(e) = (registration.validate)(&args) {
-            let message = format!("component evaluation failed: {e}");
-            node.eval_health.unhealthy(message.clone());
-            return Err(message);
-        }
-        node.eval_health.healthy("component evaluated");
         if let Some(running) = self.running.get(id) {
+            if let Err(e) = (registration.validate)(&args) {
+                let message = format!("component evaluation failed: {e}");
+                node.eval_health.unhealthy(message.clone());
+                return Err(message);
+            }
+            node.eval_health.healthy("component evaluated");
             if Arc::ptr_eq(&node.arguments, &args) || node.arguments == args {
                 return Ok(false);
             }
             // The task reads the newest value whenever it gets to it.
-            running.args.send_replace(Value::clone(&args));
+            running.args.send_replace(args.clone());
             node.arguments = args;
             node.updates += 1;
             return Ok(true);
         }
+        // Every build decodes its arguments first and refuses what
+        // `validate` refuses, so the arguments are decoded once per build;
+        // only a failed build asks `validate` which of the two failed, for
+        // the message.
         match self.build(id, node, registration, &args, link) {
             Ok(()) => {
+                node.eval_health.healthy("component evaluated");
                 node.arguments = args;
                 node.updates += 1;
                 Ok(true)
             }
             Err(e) => {
-                let message = format!("building component: {e}");
+                let message = match (registration.validate)(&args) {
+                    Err(invalid) => format!("component evaluation failed: {invalid}"),
+                    Ok(()) => format!("building component: {e}"),
+                };
                 node.eval_health.unhealthy(message.clone());
                 Err(message)
             }
@@ -125,7 +133,7 @@ impl Lifecycle {
         id: &str,
         node: &mut NodeState,
         registration: &registry::Registration,
-        args: &Value,
+        args: &Arc<Value>,
         link: DataPlaneLink,
     ) -> Result<(), ComponentError> {
         let exports = Exports::new(id, self.exports_tx.clone());
@@ -144,7 +152,7 @@ impl Lifecycle {
         let component = (registration.build)(ctx, args)?;
         let cancel = CancellationToken::new();
         // The task owns its copy: components read `RunContext::args`.
-        let (args_tx, args_rx) = watch::channel(args.clone());
+        let (args_tx, args_rx) = watch::channel(Arc::clone(args));
         let run = component.run(RunContext {
             args: args_rx,
             cancel: cancel.clone(),

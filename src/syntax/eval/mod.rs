@@ -277,7 +277,7 @@ impl<'a> EvalContext<'a> {
                 Ok(Cow::Owned(Value::Array(out)))
             }
             Expr::Object { fields, .. } => {
-                let mut out = std::collections::BTreeMap::new();
+                let mut out = crate::syntax::Object::new();
                 for f in fields {
                     let v = self.eval(&f.value)?;
                     out.insert(f.name.name.to_string(), v);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::syntax::eval::ops::values_equal;
 use crate::syntax::eval::{PathSeg, ValueError};
-use crate::syntax::value::{Value, ValueType};
+use crate::syntax::value::{Object, Value, ValueType};
 
 /// `array.concat(a, b, ...)`: one array with every element, in order.
 pub fn concat(args: Vec<Value>) -> Result<Value, ValueError> {
@@ -23,7 +23,7 @@ pub fn concat(args: Vec<Value>) -> Result<Value, ValueError> {
     Ok(Value::Array(out))
 }
 
-fn array_of_objects(args: &[Value], i: usize) -> Result<Vec<&BTreeMap<String, Value>>, ValueError> {
+fn array_of_objects(args: &[Value], i: usize) -> Result<Vec<&Object>, ValueError> {
     let Value::Array(items) = &args[i] else {
         return Err(ValueError::type_mismatch(ValueType::Array, &args[i]).on(i));
     };

@@ -2,8 +2,6 @@
 //! (JSON numbers decode as floats, YAML integers as ints, `url_encode` is
 //! Go's `url.QueryEscape`).
 
-use std::collections::BTreeMap;
-
 use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
@@ -54,7 +52,9 @@ fn yaml_to_value(v: serde_yaml::Value, depth: usize) -> Result<Value, ValueError
                 .collect::<Result<_, _>>()?,
         ),
         serde_yaml::Value::Mapping(map) => {
-            let mut out = BTreeMap::new();
+            // Collected, then sorted once: inserting one by one into the
+            // sorted vector would move it for every out-of-order key.
+            let mut out = Vec::with_capacity(map.len());
             for (k, v) in map {
                 let key = match k {
                     serde_yaml::Value::String(s) => s,
@@ -63,9 +63,9 @@ fn yaml_to_value(v: serde_yaml::Value, depth: usize) -> Result<Value, ValueError
                     serde_yaml::Value::Null => "null".to_string(),
                     _ => return Err(ValueError::msg("yaml: unsupported map key type")),
                 };
-                out.insert(key, yaml_to_value(v, depth + 1)?);
+                out.push((key, yaml_to_value(v, depth + 1)?));
             }
-            Value::Object(out)
+            Value::Object(out.into_iter().collect())
         }
         serde_yaml::Value::Tagged(t) => yaml_to_value(t.value, depth + 1)?,
     })

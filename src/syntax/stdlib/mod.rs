@@ -159,7 +159,7 @@ static IDENTIFIERS: LazyLock<BTreeMap<&'static str, Value>> = LazyLock::new(|| {
             Some((ns, member)) => {
                 let slot = top
                     .entry(ns)
-                    .or_insert_with(|| Value::Object(BTreeMap::new()));
+                    .or_insert_with(|| Value::Object(Default::default()));
                 if let Value::Object(map) = slot {
                     map.insert(member.to_string(), Value::Function(*f));
                 }

@@ -26,7 +26,7 @@
 //! series up and once to insert what missed, not once per series; misses
 //! run the rules in one reused label builder.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use smelter_storage::{Labels, LabelsBuildHasher, Series};
@@ -43,7 +43,7 @@ use crate::components::common::relabel::{
     process_series, relabel_rule_schema, rule_blocks, rules_to_value, Rule, Scratch, SortedLabels,
 };
 use crate::controller::schema::Schema;
-use crate::syntax::Value;
+use crate::syntax::{Object, Value};
 
 const DEFAULT_MAX_CACHE_SIZE: usize = 100_000;
 
@@ -221,7 +221,7 @@ pub fn compile(args: &Value) -> Result<Arc<dyn BatchProcessor>, ComponentError> 
 }
 
 fn exports(id: &str, args: &Arguments) -> Value {
-    let mut fields = BTreeMap::new();
+    let mut fields = Object::new();
     fields.insert("receiver".to_string(), receiver_export(id));
     fields.insert("rules".to_string(), rules_to_value(&args.rules));
     Value::Object(fields)

@@ -8,7 +8,6 @@
 //! and closes them (positions persisted) when the component is removed or
 //! the process stops. Exports `receiver`, what `forward_to` lists.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -24,7 +23,7 @@ use crate::component::{
 };
 use crate::components::common::relabel::relabel_rule_schema;
 use crate::controller::schema::{http_client_config, Schema};
-use crate::syntax::Value;
+use crate::syntax::{Object, Value};
 
 pub fn registration() -> Registration {
     Registration {
@@ -118,7 +117,7 @@ fn build(ctx: BuildContext, args: &Value) -> Result<Box<dyn Component>, Componen
         ctx.health.clone(),
     ));
     ctx.data_plane.set_sink(sink.clone());
-    let mut exports = BTreeMap::new();
+    let mut exports = Object::new();
     exports.insert("receiver".to_string(), receiver_export(&ctx.id));
     ctx.exports.publish(Value::Object(exports));
     ctx.health.healthy(healthy_message(&arguments));
