@@ -184,7 +184,7 @@ fn run(workers: usize, rounds: usize) {
         let component = (reg.build)(
             BuildContext {
                 id: id.to_string(),
-                data_path: std::env::temp_dir().join("smelter-dataflow-bench"),
+                storage_path: std::env::temp_dir().join("smelter-dataflow-bench").into(),
                 http_listen_addr: None,
                 exports: Exports::new(id, exports_tx),
                 health: Health::default(),

@@ -17,7 +17,7 @@ pub mod health;
 pub mod registry;
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
@@ -159,8 +159,9 @@ impl Exports {
 pub struct BuildContext {
     /// The node ID, e.g. `local.file.token`.
     pub id: String,
-    /// `<--storage.path>/<id>`: the component's own directory for state.
-    pub data_path: PathBuf,
+    /// `--storage.path`, shared by every component: see
+    /// [`BuildContext::data_path`].
+    pub storage_path: Arc<Path>,
     /// The HTTP server's address (`--server.http.listen-addr`, as bound),
     /// for components that point at smelter itself; `None` when no server
     /// runs.
@@ -170,6 +171,15 @@ pub struct BuildContext {
     /// The component's link to the metrics data plane; empty for components
     /// that are not part of it (see [`DataPlaneRole`]).
     pub data_plane: DataPlaneLink,
+}
+
+impl BuildContext {
+    /// `<--storage.path>/<id>`: the component's own directory for state.
+    /// Joined on demand: few components keep state, and a 100 k-component
+    /// load would otherwise build a path per component.
+    pub fn data_path(&self) -> PathBuf {
+        self.storage_path.join(&self.id)
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -45,7 +45,7 @@ pub fn start(kind: &str, dir: &Path, args: Value) -> Running {
     let component = (reg.build)(
         BuildContext {
             id: id.clone(),
-            data_path: dir.join("data"),
+            storage_path: dir.join("data").into(),
             http_listen_addr: None,
             exports: Exports::new(id, tx),
             health: health.clone(),

@@ -701,28 +701,39 @@ impl Rule {
     }
 
     /// The rule as an Alloy object (one element of the `rules` export),
-    /// every attribute written out; [`FromValue`] reads it back.
+    /// with the attributes that differ from their defaults; [`FromValue`]
+    /// reads it back (missing fields take the defaults). Alloy exports the
+    /// rules as an opaque capsule, so the defaults carry nothing a reader
+    /// could use, while writing all seven out costs every relabel component
+    /// of a large graph a few hundred bytes.
     pub fn to_value(&self) -> Value {
-        let mut o = Object::new();
+        let mut o = Vec::with_capacity(7);
+        let mut put = |k: &str, v: Value| o.push((k.to_string(), v));
         if let Some(sl) = &self.source_labels {
-            o.insert(
-                "source_labels".to_string(),
+            put(
+                "source_labels",
                 Value::Array(sl.iter().map(|s| Value::string(s.as_str())).collect()),
             );
         }
-        o.insert("separator".into(), Value::string(self.separator.as_str()));
-        o.insert("regex".into(), Value::string(self.regex.as_str()));
-        o.insert("modulus".into(), Value::uint(self.modulus));
-        o.insert(
-            "target_label".into(),
-            Value::string(self.target_label.as_str()),
-        );
-        o.insert(
-            "replacement".into(),
-            Value::string(self.replacement.as_str()),
-        );
-        o.insert("action".into(), Value::string(self.action.as_str()));
-        Value::Object(o)
+        if self.separator != DEFAULT_SEPARATOR {
+            put("separator", Value::string(self.separator.as_str()));
+        }
+        if self.regex.as_str() != DEFAULT_REGEX {
+            put("regex", Value::string(self.regex.as_str()));
+        }
+        if self.modulus != 0 {
+            put("modulus", Value::uint(self.modulus));
+        }
+        if !self.target_label.is_empty() {
+            put("target_label", Value::string(self.target_label.as_str()));
+        }
+        if self.replacement != DEFAULT_REPLACEMENT {
+            put("replacement", Value::string(self.replacement.as_str()));
+        }
+        if self.action != Action::Replace {
+            put("action", Value::string(self.action.as_str()));
+        }
+        Value::Object(o.into_iter().collect())
     }
 }
 

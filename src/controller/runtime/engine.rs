@@ -67,6 +67,13 @@ impl Interner {
         id
     }
 
+    /// Room for `additional` more names without rehashing: a first load
+    /// interns every node at once.
+    fn reserve(&mut self, additional: usize) {
+        self.ids.reserve(additional);
+        self.names.reserve(additional);
+    }
+
     fn get(&self, name: &str) -> Option<NodeId> {
         self.ids.get(name).copied()
     }
@@ -294,6 +301,8 @@ impl Engine {
             }
         }
 
+        let unknown = new.len().saturating_sub(self.current.len());
+        self.interner.borrow_mut().reserve(unknown);
         self.upsert(new.values(), &mut changes, &mut stale_bodies);
         {
             // A full load starts the files' histories afresh: every body,

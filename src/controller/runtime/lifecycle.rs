@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 pub(crate) struct Lifecycle {
     tokio: Handle,
-    storage_path: PathBuf,
+    storage_path: Arc<Path>,
     http_listen_addr: Option<SocketAddr>,
     exports_tx: mpsc::UnboundedSender<ExportsChange>,
     running: HashMap<String, Running>,
@@ -61,7 +61,7 @@ impl Lifecycle {
     ) -> Self {
         Lifecycle {
             tokio,
-            storage_path,
+            storage_path: storage_path.into(),
             http_listen_addr,
             exports_tx,
             running: HashMap::new(),
@@ -140,7 +140,7 @@ impl Lifecycle {
         let component_health = Health::default();
         let ctx = BuildContext {
             id: id.to_string(),
-            data_path: self.storage_path.join(id),
+            storage_path: self.storage_path.clone(),
             http_listen_addr: self.http_listen_addr,
             exports: exports.clone(),
             health: component_health.clone(),

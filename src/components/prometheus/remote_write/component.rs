@@ -108,7 +108,7 @@ fn open_wal(dir: &Path) -> Result<Wal, ComponentError> {
 
 fn build(ctx: BuildContext, args: &Value) -> Result<Box<dyn Component>, ComponentError> {
     let arguments = Arguments::from_value(args)?;
-    let wal = open_wal(&ctx.data_path)?;
+    let wal = open_wal(&ctx.data_path())?;
     let queues = open_queues(&wal, &arguments)?;
     let sink = Arc::new(WalSink::new(
         &ctx.id,
