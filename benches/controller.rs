@@ -496,6 +496,10 @@ async fn run(size: usize, layout: Layout, reps: usize, reloads: usize) {
 }
 
 fn main() {
+    // The process settings `smelter run` applies first (mimalloc's purge
+    // delay, no transparent huge pages): the runtime measured here is the
+    // one `smelter run` runs.
+    smelter::cli::memory::configure();
     // `cargo bench` passes `--bench`; a test run (`cargo test --benches`)
     // does not: then only check that the bench works on a small graph.
     let benching = std::env::args().any(|a| a == "--bench");

@@ -13,7 +13,7 @@
 //! new sources with the handle they push into.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -510,7 +510,7 @@ impl Engine {
         let mut errors = Vec::new();
         // Sort the changes out under one borrow, then act on them: building a
         // component needs the engine mutably.
-        let mut fresh: Vec<(String, Arc<Value>)> = Vec::new();
+        let mut fresh: Vec<(String, Arc<Value>, bool)> = Vec::new();
         {
             let interner = self.interner.borrow();
             let mut nodes = write_nodes(&self.shared);
@@ -519,7 +519,14 @@ impl Engine {
                     continue;
                 };
                 match new {
-                    Some(Ok(value)) => fresh.push((id.to_string(), value.0)),
+                    Some(Ok(value)) => {
+                        // Whether it is a data-plane source, looked up under
+                        // the lock already held.
+                        let source = nodes.get(id).is_some_and(|s| {
+                            matches!(data_plane_role(&s.kind), Some(DataPlaneRole::Source))
+                        });
+                        fresh.push((id.to_string(), value.0, source));
+                    }
                     Some(Err(e)) => {
                         if let Some(state) = nodes.get_mut(id) {
                             state
@@ -536,13 +543,12 @@ impl Engine {
         // Data-plane sources are built last: they get the handle they push
         // into, so the plane must hold them first. Sinks and processors are
         // built before the plane is synced, so its graph can include them.
-        let (sources, others): (Vec<_>, Vec<_>) = fresh
-            .into_iter()
-            .partition(|(id, _)| matches!(self.role_of(id), Some(DataPlaneRole::Source)));
-        for (id, value) in others {
+        let (sources, others): (Vec<_>, Vec<_>) =
+            fresh.into_iter().partition(|(_, _, source)| *source);
+        for (id, value, _) in others {
             self.apply_component(&id, value, DataPlaneLink::default(), &mut errors);
         }
-        for (id, value) in &sources {
+        for (id, value, _) in &sources {
             let valid = self
                 .kind_of(id)
                 .and_then(|k| registry::find(&k))
@@ -552,7 +558,7 @@ impl Engine {
             }
         }
         self.data_plane.sync();
-        for (id, value) in sources {
+        for (id, value, _) in sources {
             let link = match self.lifecycle.is_running(&id) {
                 false => self
                     .data_plane
@@ -587,10 +593,6 @@ impl Engine {
 
     fn kind_of(&self, id: &str) -> Option<String> {
         self.write_nodes().get(id).map(|n| n.kind.clone())
-    }
-
-    fn role_of(&self, id: &str) -> Option<DataPlaneRole> {
-        self.kind_of(id).and_then(|k| data_plane_role(&k))
     }
 
     /// Hand new arguments to component `id` and, for a data-plane component,
@@ -652,21 +654,21 @@ impl Engine {
         }
     }
 
-    fn write_nodes(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, NodeState>> {
+    fn write_nodes(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, NodeState>> {
         write_nodes(&self.shared)
     }
 }
 
 fn write_nodes(
     shared: &SharedState,
-) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, NodeState>> {
+) -> std::sync::RwLockWriteGuard<'_, HashMap<String, NodeState>> {
     match shared.nodes.write() {
         Ok(g) => g,
         Err(p) => p.into_inner(),
     }
 }
 
-fn read_nodes(shared: &SharedState) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, NodeState>> {
+fn read_nodes(shared: &SharedState) -> std::sync::RwLockReadGuard<'_, HashMap<String, NodeState>> {
     match shared.nodes.read() {
         Ok(g) => g,
         Err(p) => p.into_inner(),
