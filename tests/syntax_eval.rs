@@ -202,6 +202,49 @@ fn error_messages_and_positions() {
     assert_eq!((d.end.line, d.end.column), (3, 9));
 }
 
+/// Exports borrowed at a component's path read exactly as if they had been
+/// copied in with `insert_path`, whole paths, prefixes and shadowing alike.
+#[test]
+fn borrowed_exports_read_as_inserted_ones() {
+    let default = Value::object([("x", Value::int(1)), ("y", Value::from("a"))]);
+    let other = Value::object([("x", Value::int(2))]);
+    let mut borrowed = Scope::new();
+    borrowed.borrow_path("prometheus.remote_write.default", &default);
+    borrowed.borrow_path("prometheus.remote_write.other", &other);
+    let mut copied = Scope::new();
+    copied.insert_path(&["prometheus", "remote_write", "default"], default.clone());
+    copied.insert_path(&["prometheus", "remote_write", "other"], other.clone());
+    let ga = StabilityLevel::GenerallyAvailable;
+    for src in [
+        "prometheus.remote_write.default.x",
+        "prometheus.remote_write.default",
+        "prometheus.remote_write",
+        "prometheus",
+        "[prometheus.remote_write.other.x, prometheus.remote_write.default.y]",
+        "prometheus.remote_write.default.nope",
+        "prometheus.remote_write.nope.x",
+        "prometheus.remote_write[\"other\"].x",
+    ] {
+        let (got, _) = eval_in(src, &borrowed, ga);
+        let (want, _) = eval_in(src, &copied, ga);
+        assert_eq!(
+            got.map_err(|d| d.to_string()),
+            want.map_err(|d| d.to_string()),
+            "{src}"
+        );
+    }
+    // A variable of the same name shadows borrowed paths, in a child too.
+    let mut child = Scope::with_parent(&borrowed);
+    child.insert(
+        "prometheus",
+        Value::object([("remote_write", Value::int(3))]),
+    );
+    let (r, _) = eval_in("prometheus.remote_write", &child, ga);
+    assert_eq!(r.expect("eval"), Value::int(3));
+    let (r, _) = eval_in("prometheus.remote_write.default.x", &child, ga);
+    assert!(r.is_err(), "the variable, not the borrowed path");
+}
+
 #[test]
 fn scope_lookup_and_component_exports() {
     let mut root = Scope::new();

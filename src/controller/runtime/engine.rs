@@ -693,9 +693,8 @@ fn evaluate(
     let mut scope = Scope::new();
     for (dep, exports) in deps {
         if let Some(name) = interner.name(*dep) {
-            let path: Vec<&str> = name.split('.').collect();
-            // The scope owns its values: the one deep copy per evaluation.
-            scope.insert_path(&path, Value::clone(&exports.0));
+            // Read in place: no copy of the exports per evaluation.
+            scope.borrow_path(name, &exports.0);
         }
     }
     let ctx = EvalContext::new(&body.file, &scope).with_stability(stability);

@@ -69,6 +69,10 @@ impl fmt::Display for StabilityLevel {
 #[derive(Debug, Default, Clone)]
 pub struct Scope<'p> {
     vars: HashMap<String, Value>,
+    /// Values at dotted paths, borrowed rather than copied in: component
+    /// exports (`discovery.relabel.x` → its exports), which the controller
+    /// holds anyway. See [`Scope::borrow_path`].
+    borrowed: Vec<(&'p str, &'p Value)>,
     parent: Option<&'p Scope<'p>>,
 }
 
@@ -80,6 +84,7 @@ impl<'p> Scope<'p> {
     pub fn with_parent(parent: &'p Scope<'p>) -> Self {
         Scope {
             vars: HashMap::new(),
+            borrowed: Vec::new(),
             parent: Some(parent),
         }
     }
@@ -87,8 +92,62 @@ impl<'p> Scope<'p> {
     pub fn from_vars(vars: impl IntoIterator<Item = (String, Value)>) -> Self {
         Scope {
             vars: vars.into_iter().collect(),
+            borrowed: Vec::new(),
             parent: None,
         }
+    }
+
+    /// Make `value` visible at the dotted `path` (`a.b.c`) without copying
+    /// it: as [`insert_path`](Self::insert_path) would, for a root name
+    /// that holds nothing else. An access chain that names the whole path
+    /// (`a.b.c.field`) reads the value in place; anything else naming the
+    /// root (`a`, `a.b`) gets the objects on the way built on demand.
+    pub fn borrow_path(&mut self, path: &'p str, value: &'p Value) {
+        self.borrowed.push((path, value));
+    }
+
+    /// The value borrowed at exactly the path `segments` (root first), if
+    /// its root is not a variable here or in a parent.
+    fn borrowed_at(&self, segments: &[&str]) -> Option<&'p Value> {
+        let root = segments.first()?;
+        if self.lookup(root).is_some() {
+            return None;
+        }
+        let mut scope = Some(self);
+        while let Some(s) = scope {
+            for (path, value) in &s.borrowed {
+                if path.split('.').eq(segments.iter().copied()) {
+                    return Some(value);
+                }
+            }
+            scope = s.parent;
+        }
+        None
+    }
+
+    /// The object a root name stands for when only borrowed paths start
+    /// with it: built (copied) on demand, for the rare expression that
+    /// reads more than one whole path at once.
+    fn borrowed_root(&self, root: &str) -> Option<Value> {
+        let mut built: Option<Value> = None;
+        let mut scope = Some(self);
+        let mut chain = Vec::new();
+        while let Some(s) = scope {
+            chain.push(s);
+            scope = s.parent;
+        }
+        // Parents first, so a nearer scope's path wins, as with variables.
+        for s in chain.into_iter().rev() {
+            for (path, value) in &s.borrowed {
+                let mut segments = path.split('.');
+                if segments.next() != Some(root) {
+                    continue;
+                }
+                let rest: Vec<&str> = segments.collect();
+                insert_at(built.get_or_insert(Value::Null), &rest, Value::clone(value));
+            }
+        }
+        built
     }
 
     pub fn insert(&mut self, name: impl Into<String>, value: Value) {
@@ -229,6 +288,36 @@ impl<'a> EvalContext<'a> {
         self.diag_at(node, message)
     }
 
+    /// A value the scope borrows at the path an access chain of
+    /// identifiers spells (`discovery.relabel.x`), read in place.
+    fn borrowed_base(&self, expr: &Expr) -> Option<&'a Value> {
+        const MAX_SEGMENTS: usize = 8;
+        let mut segments: [&str; MAX_SEGMENTS] = [""; MAX_SEGMENTS];
+        let mut n = 0;
+        let mut node = expr;
+        loop {
+            if n == MAX_SEGMENTS {
+                return None;
+            }
+            match node {
+                Expr::Access { value, name } => {
+                    segments[n] = name.name.as_str();
+                    node = value;
+                }
+                Expr::Identifier(ident) => {
+                    segments[n] = ident.name.as_str();
+                    n += 1;
+                    break;
+                }
+                _ => return None,
+            }
+            n += 1;
+        }
+        let segments = &mut segments[..n];
+        segments.reverse();
+        self.scope.borrowed_at(segments)
+    }
+
     fn eval_cow(&self, expr: &Expr) -> Result<Cow<'a, Value>, Diagnostic> {
         let depth = self.depth.get();
         if depth >= MAX_DEPTH {
@@ -250,6 +339,9 @@ impl<'a> EvalContext<'a> {
             Expr::Identifier(ident) => {
                 if let Some(v) = self.scope.lookup(&ident.name) {
                     return Ok(Cow::Borrowed(v));
+                }
+                if let Some(v) = self.scope.borrowed_root(&ident.name) {
+                    return Ok(Cow::Owned(v));
                 }
                 if let Some(v) = stdlib::lookup(&ident.name) {
                     if stdlib::is_deprecated(&ident.name) {
@@ -285,7 +377,10 @@ impl<'a> EvalContext<'a> {
                 Ok(Cow::Owned(Value::Object(out)))
             }
             Expr::Access { value, name } => {
-                let base = self.eval_cow(value)?;
+                let base = match self.borrowed_base(value) {
+                    Some(v) => Cow::Borrowed(v),
+                    None => self.eval_cow(value)?,
+                };
                 let missing = || {
                     Diagnostic::error(
                         self.file.position(name.pos),
