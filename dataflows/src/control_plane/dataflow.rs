@@ -1,20 +1,21 @@
 //! The differential computation of the control plane.
 //!
 //! ```text
-//!  blocks(node, body) ──────────────┐
-//!  deps(node, dep) ─────────────────┤ slots(node, Body | Dep | Export) ─▶ reduce by node ─▶ args(node, Result)
-//!  deps ⋈ exports(dep, value) ──────┘          ▲                                              │
-//!            ▲                                 │  (iterative scope, one round per DAG level)  │
-//!            └──────── derived exports(node, derive(args)) ◀──────────────────────────────────┘
+//!  blocks(node, (body, #deps)) ─────┐
+//!                                   ├ slots(node, Body | Export) ─▶ reduce by node ─▶ args(node, Result)
+//!  deps ⋈ exports(dep, value) ──────┘          ▲                                       │
+//!            ▲                                 │  (iterative scope, one round per DAG level)
+//!            └──────── derived exports(node, derive(args)) ◀───────────────────────────┘
 //! ```
 //!
-//! Everything a node's evaluation reads is collected under its key: its body, the list
-//! of its dependencies and the exports of those dependencies. One `reduce` per node
-//! then evaluates the body. Differential only invokes a `reduce` for keys whose input
-//! changed, so a node whose body and dependency exports are unchanged is not evaluated
-//! again — the "minimal recomputation" contract — and `reduce` only emits a change when
-//! the evaluated arguments differ, which stops propagation at the first node whose
-//! arguments came out equal.
+//! Everything a node's evaluation reads is collected under its key: its body, which
+//! carries how many dependencies it reads (one record per node instead of one more per
+//! dependency in the `reduce`'s input), and the exports of those dependencies. One
+//! `reduce` per node then evaluates the body. Differential only invokes a `reduce` for
+//! keys whose input changed, so a node whose body and dependency exports are unchanged
+//! is not evaluated again — the "minimal recomputation" contract — and `reduce` only
+//! emits a change when the evaluated arguments differ, which stops propagation at the
+//! first node whose arguments came out equal.
 //!
 //! A node is evaluated once every dependency has exports (as Alloy evaluates in
 //! topological order: a dependency is built, and its exports cached, before its
@@ -63,14 +64,14 @@ enum Origin {
 /// Everything the evaluation of one node reads, keyed by that node.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 enum Slot<B, V> {
-    Body(B),
-    Dep(NodeId),
+    /// The body and how many dependencies it reads.
+    Body(B, u32),
     Export(NodeId, Origin, V),
 }
 
 /// Handles of the built dataflow that the control plane drives.
 pub(crate) struct Handles<B: ExchangeData, V: ExchangeData, E> {
-    pub blocks: InputSession<u64, (NodeId, B), isize>,
+    pub blocks: InputSession<u64, (NodeId, (B, u32)), isize>,
     pub deps: InputSession<u64, (NodeId, NodeId), isize>,
     pub exports: InputSession<u64, (NodeId, V), isize>,
     pub probe: ProbeHandle<u64>,
@@ -93,7 +94,7 @@ where
     let sink = Rc::clone(&output);
     let probe = ProbeHandle::new();
     let (blocks, deps, exports) = worker.dataflow::<u64, _, _>(|scope| {
-        let (blocks_in, blocks) = scope.new_collection::<(NodeId, B), isize>();
+        let (blocks_in, blocks) = scope.new_collection::<(NodeId, (B, u32)), isize>();
         let (deps_in, deps) = scope.new_collection::<(NodeId, NodeId), isize>();
         let (exports_in, exports) = scope.new_collection::<(NodeId, V), isize>();
         let args = match derive {
@@ -133,7 +134,7 @@ where
 /// Gathers each node's slots and evaluates them: the heart of the control plane, the
 /// same in the flat and the iterative variant.
 fn evaluation<'s, T, B, V, E>(
-    blocks: VecCollection<'s, T, (NodeId, B), isize>,
+    blocks: VecCollection<'s, T, (NodeId, (B, u32)), isize>,
     deps: VecCollection<'s, T, (NodeId, NodeId), isize>,
     exports: VecCollection<'s, T, (NodeId, V), isize>,
     derived: Option<VecCollection<'s, T, (NodeId, V), isize>>,
@@ -151,14 +152,12 @@ where
         available = available.concat(derived.map(|(node, value)| (node, (Origin::Derived, value))));
     }
     let dep_exports = deps
-        .clone()
         .map(|(node, dep)| (dep, node))
         .join_map(available, |dep, node, (origin, value)| {
             (*node, Slot::Export(*dep, *origin, value.clone()))
         });
     blocks
-        .map(|(node, body)| (node, Slot::Body(body)))
-        .concat(deps.map(|(node, dep)| (node, Slot::Dep(dep))))
+        .map(|(node, (body, deps))| (node, Slot::Body(body, deps)))
         .concat(dep_exports)
         .reduce_named("Evaluate", move |node, slots, output| {
             if let Some((body, gathered)) = ready(slots) {
@@ -174,19 +173,19 @@ fn ready<'a, B, V: Clone>(slots: &[(&'a Slot<B, V>, isize)]) -> Option<(&'a B, V
     let mut body = None;
     let mut deps = 0usize;
     let mut gathered: Vec<(NodeId, V)> = Vec::new();
-    // Slots arrive sorted: the body, then the dependencies, then the exports by
-    // dependency and origin (derived first).
+    // Slots arrive sorted: the body, then the exports by dependency and origin
+    // (derived first).
     for &(slot, diff) in slots {
         if diff <= 0 {
             continue;
         }
         match slot {
-            Slot::Body(b) => {
+            Slot::Body(b, n) => {
                 if body.replace(b).is_some() {
                     return None;
                 }
+                deps = *n as usize;
             }
-            Slot::Dep(_) => deps += 1,
             Slot::Export(dep, _, value) => {
                 if gathered.last().map(|(last, _)| last) != Some(dep) {
                     gathered.push((*dep, value.clone()));

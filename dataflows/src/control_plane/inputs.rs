@@ -11,10 +11,14 @@ use super::error::ControlPlaneError;
 use super::node::NodeId;
 use std::collections::HashMap;
 
+/// A node's body with how many dependencies it reads (see `dataflow.rs`), and
+/// its multiplicity.
+pub(crate) type BlockUpdate<B> = ((NodeId, (B, u32)), isize);
+
 /// Updates for the three differential inputs, produced from one batch of changes.
 #[derive(Debug)]
 pub(crate) struct Updates<B, V> {
-    pub blocks: Vec<((NodeId, B), isize)>,
+    pub blocks: Vec<BlockUpdate<B>>,
     pub deps: Vec<((NodeId, NodeId), isize)>,
     pub exports: Vec<((NodeId, V), isize)>,
 }
@@ -85,9 +89,13 @@ impl<B: Clone + PartialEq, V: Clone + PartialEq> Inputs<B, V> {
     fn upsert(&mut self, node: NodeId, body: B, deps: Vec<NodeId>, updates: &mut Updates<B, V>) {
         match self.blocks.get_mut(&node) {
             Some((old_body, old_deps)) => {
-                if *old_body != body {
-                    updates.blocks.push(((node, old_body.clone()), -1));
-                    updates.blocks.push(((node, body.clone()), 1));
+                if *old_body != body || old_deps.len() != deps.len() {
+                    updates
+                        .blocks
+                        .push(((node, (old_body.clone(), count(old_deps))), -1));
+                    updates
+                        .blocks
+                        .push(((node, (body.clone(), count(&deps))), 1));
                     *old_body = body;
                 }
                 if *old_deps != deps {
@@ -98,7 +106,9 @@ impl<B: Clone + PartialEq, V: Clone + PartialEq> Inputs<B, V> {
                 }
             }
             None => {
-                updates.blocks.push(((node, body.clone()), 1));
+                updates
+                    .blocks
+                    .push(((node, (body.clone(), count(&deps))), 1));
                 updates
                     .deps
                     .extend(deps.iter().map(|dep| ((node, *dep), 1)));
@@ -109,7 +119,7 @@ impl<B: Clone + PartialEq, V: Clone + PartialEq> Inputs<B, V> {
 
     fn remove_block(&mut self, node: NodeId, updates: &mut Updates<B, V>) {
         if let Some((body, deps)) = self.blocks.remove(&node) {
-            updates.blocks.push(((node, body), -1));
+            updates.blocks.push(((node, (body, count(&deps))), -1));
             updates
                 .deps
                 .extend(deps.into_iter().map(|dep| ((node, dep), -1)));
@@ -131,6 +141,11 @@ impl<B: Clone + PartialEq, V: Clone + PartialEq> Inputs<B, V> {
             updates.exports.push(((node, old), -1));
         }
     }
+}
+
+/// How many dependencies a body waits for, as carried with it.
+fn count(deps: &[NodeId]) -> u32 {
+    u32::try_from(deps.len()).unwrap_or(u32::MAX)
 }
 
 /// Calls `emit(x, -1)` for elements only in `old` and `emit(x, 1)` for elements only in
@@ -207,7 +222,7 @@ mod tests {
         let removed = inputs
             .apply(vec![Change::Remove { node: n(1) }])
             .expect("valid");
-        assert_eq!(removed.blocks, vec![((n(1), 7), -1)]);
+        assert_eq!(removed.blocks, vec![((n(1), (7, 1)), -1)]);
         assert_eq!(removed.deps, vec![((n(1), n(2)), -1)]);
         assert_eq!(removed.exports, vec![((n(1), 3), -1)]);
     }
