@@ -112,6 +112,13 @@ impl Graph {
         i
     }
 
+    /// Room for `additional` more nodes: a large configuration adds its
+    /// components in one go, and a `Node` holds a whole block.
+    pub fn reserve(&mut self, additional: usize) {
+        self.nodes.reserve(additional);
+        self.index.reserve(additional);
+    }
+
     /// The node with ID `id`.
     pub fn get(&self, id: &str) -> Option<usize> {
         self.index.get(id).copied()

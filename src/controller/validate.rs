@@ -20,7 +20,7 @@ use crate::syntax::ast::{BlockStmt, Body, Expr, LitKind, Stmt};
 use crate::syntax::{parse_file, Diagnostic, Diagnostics, Pos, Position, SourceFile};
 
 use super::graph::{Edge, Graph, Node, NodeKind, OuterRef};
-use super::refs::{self, dotted};
+use super::refs;
 use super::registry::{Registry, Stability, DEFAULT_REGISTRY};
 use super::schema::{self, check_block, Schema, CONFIG};
 
@@ -235,8 +235,10 @@ struct Validator<'o, 'r> {
     hints: Vec<Hint>,
 }
 
-/// Where duplicate detection remembers the first block of each ID.
-type Seen = HashMap<String, Position>;
+/// Where duplicate detection remembers the first block of each ID: its file
+/// and offset, resolved to a line and column only for a message (a clean
+/// load of a large file then never builds its line table).
+type Seen = HashMap<String, (SourceFile, Pos)>;
 
 fn range(file: &SourceFile, start: Pos, len: usize) -> (Position, Position) {
     let end = start.saturating_add((len as u32).saturating_sub(1));
@@ -254,17 +256,23 @@ fn whole_block(file: &SourceFile, b: &BlockStmt, msg: impl Into<String>) -> Diag
 
 /// `block X already declared at …` when `b`'s ID was seen before.
 fn duplicate(seen: &mut Seen, file: &SourceFile, b: &BlockStmt) -> Option<Diagnostic> {
-    let id = b.id();
-    if let Some(orig) = seen.get(&id) {
-        return Some(error_at(
-            file,
-            b.name_pos,
-            id.len(),
-            format!("block {id} already declared at {orig}"),
-        ));
+    match seen.entry(b.id()) {
+        std::collections::hash_map::Entry::Occupied(first) => {
+            let (orig_file, orig_pos) = first.get();
+            let orig = orig_file.position(*orig_pos);
+            let id = first.key();
+            Some(error_at(
+                file,
+                b.name_pos,
+                id.len(),
+                format!("block {id} already declared at {orig}"),
+            ))
+        }
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            slot.insert((file.clone(), b.name_pos));
+            None
+        }
     }
-    seen.insert(id, file.position(b.name_pos));
-    None
 }
 
 fn missing_label(file: &SourceFile, b: &BlockStmt) -> Option<Diagnostic> {
@@ -533,7 +541,9 @@ impl Validator<'_, '_> {
     }
 
     fn build_components(&mut self, scope: &mut Scope, components: Vec<(SourceFile, BlockStmt)>) {
-        let mut seen = Seen::new();
+        let mut seen = Seen::with_capacity(components.len());
+        scope.graph.reserve(components.len());
+        scope.extra.reserve(components.len());
         for (i, (file, b)) in components.into_iter().enumerate() {
             let mut diags = Vec::new();
             let name = b.full_name();
@@ -748,9 +758,14 @@ impl Validator<'_, '_> {
             let end = || file.position(last.end_pos());
             let full: Vec<String> = t.iter().map(|id| id.name.to_string()).collect();
             let head = first.name.as_str();
-            let target = (1..=t.len()).find_map(|k| {
-                let id = dotted(&t[..k]);
-                find(&id).map(|target| (target, id))
+            // The shortest dotted prefix naming a block, grown in one buffer.
+            let mut prefix = String::new();
+            let target = t.iter().find_map(|segment| {
+                if !prefix.is_empty() {
+                    prefix.push('.');
+                }
+                prefix.push_str(&segment.name);
+                find(&prefix).map(|target| (target, prefix.clone()))
             });
             let in_scope = self.vars.contains(head) || refs::is_stdlib(head);
             match target {
