@@ -151,7 +151,8 @@ impl Lifecycle {
         let _guard = self.tokio.enter();
         let component = (registration.build)(ctx, args)?;
         let cancel = CancellationToken::new();
-        // The task owns its copy: components read `RunContext::args`.
+        // The task shares the control plane's arguments: components read
+        // `RunContext::args`.
         let (args_tx, args_rx) = watch::channel(Arc::clone(args));
         let run = component.run(RunContext {
             args: args_rx,

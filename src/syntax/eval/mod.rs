@@ -129,13 +129,20 @@ impl<'p> Scope<'p> {
     /// with it: built (copied) on demand, for the rare expression that
     /// reads more than one whole path at once.
     fn borrowed_root(&self, root: &str) -> Option<Value> {
-        let mut built: Option<Value> = None;
-        let mut scope = Some(self);
         let mut chain = Vec::new();
+        let mut scope = Some(self);
         while let Some(s) = scope {
             chain.push(s);
             scope = s.parent;
         }
+        let starts_with_root = |path: &&str| path.split('.').next() == Some(root);
+        if !chain
+            .iter()
+            .any(|s| s.borrowed.iter().any(|(path, _)| starts_with_root(path)))
+        {
+            return None;
+        }
+        let mut built: Option<Value> = None;
         // Parents first, so a nearer scope's path wins, as with variables.
         for s in chain.into_iter().rev() {
             for (path, value) in &s.borrowed {
@@ -291,29 +298,23 @@ impl<'a> EvalContext<'a> {
     /// A value the scope borrows at the path an access chain of
     /// identifiers spells (`discovery.relabel.x`), read in place.
     fn borrowed_base(&self, expr: &Expr) -> Option<&'a Value> {
+        // Component IDs have a handful of segments; longer chains are
+        // evaluated the ordinary way.
         const MAX_SEGMENTS: usize = 8;
-        let mut segments: [&str; MAX_SEGMENTS] = [""; MAX_SEGMENTS];
+        let mut segments = [""; MAX_SEGMENTS];
         let mut n = 0;
         let mut node = expr;
-        loop {
-            if n == MAX_SEGMENTS {
-                return None;
-            }
-            match node {
-                Expr::Access { value, name } => {
-                    segments[n] = name.name.as_str();
-                    node = value;
-                }
-                Expr::Identifier(ident) => {
-                    segments[n] = ident.name.as_str();
-                    n += 1;
-                    break;
-                }
-                _ => return None,
-            }
+        // Collected from the last segment back to the root.
+        while let Expr::Access { value, name } = node {
+            *segments.get_mut(n)? = name.name.as_str();
             n += 1;
+            node = value;
         }
-        let segments = &mut segments[..n];
+        let Expr::Identifier(root) = node else {
+            return None;
+        };
+        *segments.get_mut(n)? = root.name.as_str();
+        let segments = &mut segments[..=n];
         segments.reverse();
         self.scope.borrowed_at(segments)
     }
