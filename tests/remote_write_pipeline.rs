@@ -167,6 +167,18 @@ async fn stored(prom: &Prometheus, name: &str) -> HashMap<String, HashSet<(i64, 
     out
 }
 
+/// Requests a writer sends at most: request `j` carries samples at `base + j s`,
+/// and every one of them must lie in the past when the `[2h]` query at "now"
+/// looks for it (with 1 s steps from 30 minutes ago, a fast machine that got
+/// 1 864 requests through wrote into the future and the check failed).
+const MAX_REQUESTS: usize = 4_000;
+
+/// The timestamp of request 0: `MAX_REQUESTS` seconds and a margin before
+/// now, well inside the queries' two hours.
+fn history_base() -> i64 {
+    now_ms() - (MAX_REQUESTS as i64 + 600) * 1000
+}
+
 /// A fixed pseudo-random sequence (xorshift), so a failing run can be
 /// repeated with the same kill points.
 struct Xorshift(u64);
@@ -195,7 +207,7 @@ async fn sigkill_loses_no_acknowledged_sample() {
     let client = client();
     let mut rng = Xorshift(0x5eed_1234_abcd_9876);
 
-    let base = now_ms() - 1_800_000;
+    let base = history_base();
     // Request j carries sample j of every series; acknowledged[j] says
     // whether smelter answered it 2xx.
     let mut acknowledged: Vec<bool> = Vec::new();
@@ -222,6 +234,9 @@ async fn sigkill_loses_no_acknowledged_sample() {
                 let mut results = Vec::new();
                 loop {
                     let j = first + results.len();
+                    if j >= MAX_REQUESTS {
+                        return results;
+                    }
                     let batch = make_batch("rwp_crash", j, SERIES, 1, base);
                     match push(&client, receive_port, &batch).await {
                         Some(s) if s.is_success() => results.push(true),
@@ -307,7 +322,7 @@ async fn reloads_of_the_queue_settings_lose_nothing_in_order() {
     let client = client();
     wait_receiving(&client, receive_port).await;
 
-    let base = now_ms() - 1_800_000;
+    let base = history_base();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writer = {
         let (client, stop) = (client.clone(), stop.clone());
@@ -315,6 +330,9 @@ async fn reloads_of_the_queue_settings_lose_nothing_in_order() {
             let mut acknowledged = Vec::new();
             while !stop.load(std::sync::atomic::Ordering::Acquire) {
                 let j = acknowledged.len();
+                if j >= MAX_REQUESTS {
+                    break;
+                }
                 let batch = make_batch("rwp_reload", j, SERIES, 1, base);
                 let status = push(&client, receive_port, &batch).await;
                 assert_eq!(status, Some(StatusCode::NO_CONTENT), "request {j}");
