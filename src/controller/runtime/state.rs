@@ -181,7 +181,6 @@ impl SharedState {
     }
 }
 
-/// Every node's incoming references, in one pass over the edges.
 /// Every node's incoming references (each list sorted), in one pass over
 /// the edges.
 fn referenced_by_all(nodes: &HashMap<String, NodeState>) -> BTreeMap<&str, Vec<String>> {

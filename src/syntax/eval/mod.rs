@@ -63,9 +63,10 @@ impl fmt::Display for StabilityLevel {
 /// when a name is not found. Names not in any scope fall back to the
 /// standard library.
 ///
-/// The controller keeps one long-lived scope of component exports and, per
-/// evaluation, makes a cheap child with [`Scope::with_parent`] for anything
-/// local (a module's arguments, a `foreach` variable).
+/// The controller builds one scope per evaluation that borrows the
+/// exports of the block's dependencies ([`Scope::borrow_path`]); a cheap
+/// child ([`Scope::with_parent`]) holds anything local (a module's
+/// arguments, a `foreach` variable).
 #[derive(Debug, Default, Clone)]
 pub struct Scope<'p> {
     vars: HashMap<String, Value>,
@@ -129,32 +130,25 @@ impl<'p> Scope<'p> {
     /// with it: built (copied) on demand, for the rare expression that
     /// reads more than one whole path at once.
     fn borrowed_root(&self, root: &str) -> Option<Value> {
-        let mut chain = Vec::new();
-        let mut scope = Some(self);
-        while let Some(s) = scope {
-            chain.push(s);
-            scope = s.parent;
-        }
-        let starts_with_root = |path: &&str| path.split('.').next() == Some(root);
-        if !chain
-            .iter()
-            .any(|s| s.borrowed.iter().any(|(path, _)| starts_with_root(path)))
-        {
-            return None;
-        }
-        let mut built: Option<Value> = None;
-        // Parents first, so a nearer scope's path wins, as with variables.
-        for s in chain.into_iter().rev() {
-            for (path, value) in &s.borrowed {
-                let mut segments = path.split('.');
-                if segments.next() != Some(root) {
-                    continue;
-                }
-                let rest: Vec<&str> = segments.collect();
-                insert_at(built.get_or_insert(Value::Null), &rest, Value::clone(value));
-            }
-        }
+        let mut built = None;
+        self.fill_borrowed_root(root, &mut built);
         built
+    }
+
+    /// Places this scope's borrowed paths under `root` into `built`, after
+    /// the parents' so that a nearer scope's path wins, as with variables.
+    fn fill_borrowed_root(&self, root: &str, built: &mut Option<Value>) {
+        if let Some(parent) = self.parent {
+            parent.fill_borrowed_root(root, built);
+        }
+        for (path, value) in &self.borrowed {
+            let mut segments = path.split('.');
+            if segments.next() != Some(root) {
+                continue;
+            }
+            let rest: Vec<&str> = segments.collect();
+            insert_at(built.get_or_insert(Value::Null), &rest, Value::clone(value));
+        }
     }
 
     pub fn insert(&mut self, name: impl Into<String>, value: Value) {
