@@ -198,6 +198,28 @@ async fn survives_a_receiver_outage_in_order() {
 // crash of the sender mid-send, restart on the same WAL
 // ---------------------------------------------------------------------------
 
+/// If the check of `resumes_after_a_crash_mid_send` fails (once in ~30 runs,
+/// not explained yet), whether the queue dropped samples on the way, and why.
+struct ShowDropsOnFailure<'a>(&'a Queue);
+
+impl Drop for ShowDropsOnFailure<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let m = self.0.metrics();
+            println!(
+                "queue: sent {}, failed {}, dropped http_400 {} ttl {} too_old {} wal_size_cap {}, positions {:?}",
+                m.samples_total(),
+                m.failed_total(),
+                m.dropped_total("http_400"),
+                m.dropped_total("ttl"),
+                m.dropped_total("too_old"),
+                m.dropped_total("wal_size_cap"),
+                self.0.positions(),
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resumes_after_a_crash_mid_send() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -260,6 +282,7 @@ async fn resumes_after_a_crash_mid_send() {
             .expect("ack");
     }
     let at = base + (k * per) as i64 * 1000 + 60_000;
+    let _show = ShowDropsOnFailure(&q);
     check_all_arrived(&prom, "rw_crash", series, k * per, at).await;
     let total = (k * series * per) as u64;
     let resent = q.metrics().samples_total() - total.min(q.metrics().samples_total());
