@@ -57,14 +57,15 @@ pub(super) async fn read_loop(
             }
             continue;
         }
-        let chunk = match shared.tail.take(next) {
-            Some(batch) => vec![Ok(wal::EncodedEntry { seq: next, batch })],
-            None => {
+        let chunk = match shared.tail.take_or_next_held(next) {
+            Ok(batch) => vec![Ok(wal::EncodedEntry { seq: next, batch })],
+            Err(held) => {
                 // Not in memory (a backlog, a restart): read the WAL up to
-                // the next entry the tail holds.
+                // the next entry the tail holds (above `next`, so at least
+                // entry `next` is read).
                 let s = shared.clone();
                 let from = next;
-                let until = shared.tail.next_held(next).unwrap_or(u64::MAX);
+                let until = held.unwrap_or(u64::MAX);
                 let take = READ_CHUNK.min(usize::try_from(until - from).unwrap_or(usize::MAX));
                 let chunk = tokio::task::spawn_blocking(move || {
                     s.q.read_encoded_from(from)
@@ -77,6 +78,7 @@ pub(super) async fn read_loop(
             }
         };
         let mut progressed = false;
+        let mut read_failed = false;
         for item in chunk {
             let entry = match item {
                 Ok(e) => e,
@@ -96,6 +98,7 @@ pub(super) async fn read_loop(
                 }
                 Err(e) => {
                     tracing::error!(remote_name = %shared.cfg.name, "reading the WAL: {e}");
+                    read_failed = true;
                     break;
                 }
             };
@@ -140,16 +143,54 @@ pub(super) async fn read_loop(
             progressed = true;
         }
         if !progressed {
-            // Nothing readable below `durable` (e.g. truncated by the size
-            // cap meanwhile): jump to what exists.
+            if read_failed {
+                tokio::time::sleep(TICK).await;
+                continue;
+            }
             match shared.q.first_seq() {
-                Ok(Some(first)) if first > next => next = first,
-                Ok(_) => next = next.max(durable),
+                Ok(first) => {
+                    let resumed = resume_after_nothing_read(next, durable, first);
+                    if resumed == next {
+                        // Stored but not read: retry, without spinning.
+                        tokio::time::sleep(TICK).await;
+                    }
+                    next = resumed;
+                }
                 Err(e) => {
                     tracing::error!(remote_name = %shared.cfg.name, "reading the WAL: {e}");
                     tokio::time::sleep(TICK).await;
                 }
             }
         }
+    }
+}
+
+/// Where the reader goes on when a read at `next` (below `durable`) gave
+/// nothing, given the WAL's first entry now. Entries are contiguous from the
+/// first to the last, and nothing at or above the lowest shard position is
+/// truncated except by the size cap, which removes from the front: so only a
+/// front that moved past `next`, or an empty WAL, means entries are gone. A
+/// WAL that still holds `next` never makes the reader skip: it reads again
+/// (the entry may have just reached the tail).
+fn resume_after_nothing_read(next: u64, durable: u64, first: Option<u64>) -> u64 {
+    match first {
+        Some(first) => next.max(first),
+        None => next.max(durable),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resume_after_nothing_read;
+
+    #[test]
+    fn skips_only_what_the_wal_no_longer_holds() {
+        // The size cap removed entries 5..8: go on at the new front.
+        assert_eq!(resume_after_nothing_read(5, 20, Some(8)), 8);
+        // Entry 5 is still stored: read it again, never jump to `durable`.
+        assert_eq!(resume_after_nothing_read(5, 20, Some(3)), 5);
+        assert_eq!(resume_after_nothing_read(5, 20, Some(5)), 5);
+        // Everything below `durable` was removed.
+        assert_eq!(resume_after_nothing_read(5, 20, None), 20);
     }
 }

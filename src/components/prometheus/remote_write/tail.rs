@@ -81,19 +81,21 @@ impl Tail {
     }
 
     /// Takes entry `seq` if held, dropping every older one (the reader has
-    /// moved past them).
-    pub fn take(&self, seq: u64) -> Option<Batch> {
+    /// moved past them); otherwise the lowest sequence number held above
+    /// `seq`, up to which the reader reads the WAL. One decision under one
+    /// lock: asked in two steps, an append landing between them made the
+    /// tail hold `seq` after all, the reader saw nothing to read from the
+    /// WAL below it, and skipped the entry (the crash test's lost entry).
+    pub fn take_or_next_held(&self, seq: u64) -> Result<Batch, Option<u64>> {
         let mut inner = self.lock();
         inner.evict_below(seq);
-        let (batch, n) = inner.entries.remove(&seq)?;
-        inner.samples -= n;
-        Some(batch)
-    }
-
-    /// The lowest sequence number held at or above `seq`: the reader reads
-    /// the WAL up to there.
-    pub fn next_held(&self, seq: u64) -> Option<u64> {
-        self.lock().entries.range(seq..).next().map(|(s, _)| *s)
+        match inner.entries.remove(&seq) {
+            Some((batch, n)) => {
+                inner.samples -= n;
+                Ok(batch)
+            }
+            None => Err(inner.entries.range(seq..).next().map(|(s, _)| *s)),
+        }
     }
 
     /// Forgets entries below `seq` (the WAL no longer has them: the size cap
@@ -136,11 +138,10 @@ mod tests {
         for seq in [0, 2, 1, 3] {
             t.push(seq, batch(10), 0);
         }
-        assert!(t.take(1).is_some());
-        assert_eq!(t.next_held(0), Some(2));
-        assert!(t.take(1).is_none());
-        assert!(t.take(3).is_some());
-        assert_eq!(t.next_held(0), None);
+        assert!(t.take_or_next_held(1).is_ok());
+        assert_eq!(t.take_or_next_held(1).err(), Some(Some(2)));
+        assert!(t.take_or_next_held(3).is_ok());
+        assert_eq!(t.take_or_next_held(0).err(), Some(None));
     }
 
     #[test]
@@ -149,12 +150,11 @@ mod tests {
         for seq in 0..4 {
             t.push(seq, batch(10), 0);
         }
-        assert_eq!(t.next_held(0), Some(2));
-        assert!(t.take(0).is_none());
+        assert_eq!(t.take_or_next_held(0).err(), Some(Some(2)));
         t.push(10, batch(30), 0);
-        assert_eq!(t.next_held(4), None);
+        assert_eq!(t.take_or_next_held(4).err(), Some(None));
         t.evict_below(4);
-        assert_eq!(t.next_held(0), None);
+        assert_eq!(t.lock().entries.len(), 0);
         assert_eq!(t.lock().samples, 0);
     }
 
@@ -162,11 +162,11 @@ mod tests {
     fn holds_nothing_while_far_behind() {
         let t = Tail::new(25);
         t.push(0, batch(10), 50);
-        assert_eq!(t.next_held(0), Some(0));
+        assert_eq!(t.lock().entries.len(), 1);
         t.push(1, batch(10), 51);
-        assert_eq!(t.next_held(0), None);
+        assert_eq!(t.lock().entries.len(), 0);
         assert_eq!(t.lock().samples, 0);
         t.push(2, batch(10), 0);
-        assert_eq!(t.next_held(0), Some(2));
+        assert_eq!(t.take_or_next_held(0).err(), Some(Some(2)));
     }
 }
