@@ -17,7 +17,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::syntax::ast::{BlockStmt, Body, Expr, LitKind, Stmt};
-use crate::syntax::{parse_file, Diagnostic, Diagnostics, Pos, Position, SourceFile};
+use crate::syntax::{parse_statements, Diagnostic, Diagnostics, Pos, Position, SourceFile};
 
 use super::graph::{Edge, Graph, Node, NodeKind, OuterRef};
 use super::refs;
@@ -77,14 +77,13 @@ pub fn check(sources: &[(String, Vec<u8>)], opts: &Options<'_>) -> Validation {
     let mut blocks = Blocks::default();
     for (name, src) in sorted {
         let file = SourceFile::new(name.as_str(), src.clone());
-        let (ast, parse_diags) = parse_file(&file);
-        let Some(ast) = ast else {
+        let (body, parse_diags) = parse_statements(&file);
+        let Some(body) = body else {
             diags.extend(parse_diags);
             continue;
         };
         // A top-level attribute makes Alloy reject the whole file.
-        if let Some(Stmt::Attribute(a)) = ast.body.iter().find(|s| matches!(s, Stmt::Attribute(_)))
-        {
+        if let Some(Stmt::Attribute(a)) = body.iter().find(|s| matches!(s, Stmt::Attribute(_))) {
             diags.push(
                 Diagnostic::error(
                     file.position(a.name.pos),
@@ -95,7 +94,7 @@ pub fn check(sources: &[(String, Vec<u8>)], opts: &Options<'_>) -> Validation {
             continue;
         }
         let mut ignored = Vec::new();
-        blocks.extract(&file, ast.body, &mut ignored);
+        blocks.extract(&file, body, &mut ignored);
     }
     if !diags.is_empty() {
         return Validation {

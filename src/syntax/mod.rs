@@ -21,7 +21,7 @@ pub mod value;
 
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use eval::{evaluate, EvalContext, Scope, StabilityLevel, ValueError};
-pub use parser::{parse_expression, parse_file, parse_range};
+pub use parser::{parse_expression, parse_file, parse_range, parse_statements};
 pub use token::{Pos, Position, SourceFile};
 pub use value::{Capsule, Number, Object, OpaqueHandle, ReceiverId, Value, ValueType};
 

@@ -58,6 +58,70 @@ pub fn parse_range(file: &SourceFile, start: Pos, end: Pos) -> (Option<Body>, Di
     (Some(body), diags)
 }
 
+/// Files at least this large are parsed in two halves on two threads by
+/// [`parse_statements`]: below it, a thread costs more than it saves.
+const SPLIT_AT_LEAST: usize = 1 << 20;
+
+/// The statements of `file`, exactly as [`parse_file`] gives them (the
+/// comments aside), parsed in two halves on two threads when the file is
+/// large and the machine has a second core: the validation of a large
+/// configuration starts with this, before anything runs.
+///
+/// The halves meet at a line that starts with an identifier, near the
+/// middle. Each half is parsed on its own ([`parse_range`]); when both parse
+/// without a diagnostic, the split fell between two top-level statements —
+/// a split inside a block, a multi-line expression, a raw string or a block
+/// comment leaves the first half unterminated, which is an error — and the
+/// statements are the whole file's. Otherwise the file is parsed again in
+/// one piece, so every diagnostic is [`parse_file`]'s.
+pub fn parse_statements(file: &SourceFile) -> (Option<Body>, Diagnostics) {
+    let src = file.src();
+    let two_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    if two_cores && src.len() >= SPLIT_AT_LEAST {
+        if let Some(body) =
+            statement_line_near(src, src.len() / 2).and_then(|mid| parse_split_at(file, mid))
+        {
+            return (Some(body), Diagnostics::default());
+        }
+    }
+    let (ast, diags) = parse_file(file);
+    (ast.map(|f| f.body), diags)
+}
+
+/// The statements of `file` parsed as `[0, mid)` and `[mid, end)`, the
+/// second half on another thread, when both parse without a diagnostic.
+fn parse_split_at(file: &SourceFile, mid: Pos) -> Option<Body> {
+    let end = file.src().len() as Pos;
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| parse_range(file, mid, end));
+        (parse_range(file, 0, mid), second.join())
+    });
+    match (first, second) {
+        ((Some(mut body), first_diags), Ok((Some(rest), second_diags)))
+            if first_diags.0.is_empty() && second_diags.0.is_empty() =>
+        {
+            body.extend(rest);
+            Some(body)
+        }
+        _ => None,
+    }
+}
+
+/// The offset of the first line at or after `from` that starts with an
+/// identifier character: a candidate start of a top-level statement.
+fn statement_line_near(src: &[u8], from: usize) -> Option<Pos> {
+    let mut at = from;
+    loop {
+        let nl = at + src.get(at..)?.iter().position(|&b| b == b'\n')?;
+        let start = nl + 1;
+        match src.get(start) {
+            Some(b) if b.is_ascii_alphabetic() || *b == b'_' => return Pos::try_from(start).ok(),
+            Some(_) => at = start,
+            None => return None,
+        }
+    }
+}
+
 /// Parse a single expression (used by tests and `smelter` tooling).
 pub fn parse_expression(file: &SourceFile) -> Result<Expr, Diagnostics> {
     let mut p = Parser::new(file);
@@ -761,4 +825,69 @@ pub fn go_quote(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every candidate split point of every configuration in the corpus
+    /// (`../shared/alloy-corpus`): where both halves parse cleanly, their
+    /// statements are the whole file's — the soundness argument of
+    /// [`parse_statements`], checked on real files and their error cases.
+    #[test]
+    fn a_clean_split_gives_the_whole_files_statements() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/alloy-corpus");
+        let mut files = Vec::new();
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("corpus").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "alloy") {
+                    files.push(path);
+                }
+            }
+        }
+        assert!(files.len() > 500, "corpus: {} files", files.len());
+        let (mut splits, mut clean) = (0, 0);
+        for path in files {
+            let src = std::fs::read(&path).expect("read");
+            let file = SourceFile::new(path.display().to_string(), src);
+            let whole = parse_file(&file).0.map(|f| f.body);
+            let bytes = file.src();
+            let mut at = 0;
+            // At most 40 split points per file, spread over it.
+            let step = (bytes.len() / 40).max(1);
+            while let Some(mid) = statement_line_near(bytes, at) {
+                splits += 1;
+                if let Some(body) = parse_split_at(&file, mid) {
+                    clean += 1;
+                    assert_eq!(
+                        Some(&body),
+                        whole.as_ref(),
+                        "{} split at {mid}",
+                        path.display()
+                    );
+                }
+                at = (mid as usize).max(at + step);
+            }
+        }
+        assert!(clean > 1000, "{clean} clean of {splits} splits");
+    }
+
+    #[test]
+    fn a_split_inside_a_construct_is_not_clean() {
+        for src in [
+            "a \"x\" {\nb = 1\n}\n",
+            "a = `raw\nb = 1`\n",
+            "/* c\nb = 1 */\n",
+            "a = [\nb,\n]\n",
+        ] {
+            let file = SourceFile::new("t.alloy", src.as_bytes().to_vec());
+            let mid = statement_line_near(src.as_bytes(), 1).expect("a candidate");
+            assert!(parse_split_at(&file, mid).is_none(), "{src:?} at {mid}");
+        }
+    }
 }
