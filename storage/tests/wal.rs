@@ -131,6 +131,30 @@ fn truncation_follows_the_lowest_shard_position_and_survives_reopen() {
 }
 
 #[test]
+fn stored_positions_are_one_layout_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let wal = Wal::open(dir.path()).unwrap();
+        let q = wal.queue("remote-a").unwrap();
+        q.store_positions(&[10, 11, 12, 13, 14]).unwrap();
+        assert_eq!(q.positions().unwrap().len(), 5);
+        // Fewer shards: the keys of shards 3 and 4 go in the same batch.
+        q.store_positions(&[20, 21, 22]).unwrap();
+        assert_eq!(q.positions().unwrap(), vec![(0, 20), (1, 21), (2, 22)]);
+        q.flush().unwrap();
+    }
+    let wal = Wal::open(dir.path()).unwrap();
+    let q = wal.queue("remote-a").unwrap();
+    assert_eq!(q.positions().unwrap(), vec![(0, 20), (1, 21), (2, 22)]);
+    // Another queue's positions are its own.
+    let other = wal.queue("remote-b").unwrap();
+    other.store_positions(&[1]).unwrap();
+    q.store_positions(&[]).unwrap();
+    assert_eq!(q.positions().unwrap(), vec![]);
+    assert_eq!(other.positions().unwrap(), vec![(0, 1)]);
+}
+
+#[test]
 fn size_cap_drops_oldest_and_reports_samples() {
     let dir = tempfile::tempdir().unwrap();
     let wal = Wal::open(dir.path()).unwrap();

@@ -231,6 +231,29 @@ impl Queue {
         Ok(())
     }
 
+    /// Records the positions of shards `0..positions.len()` and forgets any
+    /// recorded for a shard beyond them, in one atomic batch: what is stored
+    /// is always one shard layout, never a mix of an old and a new one (a
+    /// restart reads the layout from the keys present, and a stale key of a
+    /// larger layout would make it resume shards from positions of others).
+    pub fn store_positions(&self, positions: &[u64]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for (shard, seq) in positions.iter().enumerate() {
+            let shard = u32::try_from(shard).unwrap_or(u32::MAX);
+            batch.insert(position_key(shard), &seq.to_be_bytes());
+        }
+        let beyond = position_key(u32::try_from(positions.len()).unwrap_or(u32::MAX));
+        for kv in self.inner.meta.range(beyond..) {
+            let (k, _) = kv?;
+            if !k.starts_with(POSITION_PREFIX) {
+                break;
+            }
+            batch.remove(k);
+        }
+        self.inner.meta.apply_batch(batch)?;
+        Ok(())
+    }
+
     /// The lowest position among shards `0..shards`; a shard that never
     /// recorded one counts as 0 (it has delivered nothing).
     pub fn min_position(&self, shards: u32) -> Result<u64> {

@@ -151,6 +151,12 @@ pub(super) struct Shared {
     pub(super) flushed: Notify,
     /// The running shards' positions; replaced when the shard count changes.
     positions: Mutex<Arc<Positions>>,
+    /// Held while positions are written: by a flush round's [`commit`] from
+    /// its snapshot to its flush, and by a reshard from its last commit of
+    /// the old layout until the new layout is stored *and* installed here,
+    /// so that no commit writes the old shards' positions over the new
+    /// layout (which a restart would then resume from, skipping entries).
+    pub(super) persisting: Mutex<()>,
     /// The newest appended batches, so the reader need not read them back.
     pub(super) tail: Tail,
 }
@@ -212,6 +218,7 @@ impl Queue {
             flush_wanted: Notify::new(),
             flushed: Notify::new(),
             positions: Mutex::new(Arc::new(Positions::new(&initial))),
+            persisting: Mutex::new(()),
             tail: Tail::new(cfg.queue.capacity.saturating_mul(cfg.queue.shards())),
         });
         tracing::info!(
@@ -428,22 +435,23 @@ pub(super) fn initial_positions(q: &wal::Queue, shards: usize) -> Result<Vec<u64
         resume_from = min,
         "shard count changed: every shard resumes from the lowest old position"
     );
-    q.clear_positions()?;
-    for s in 0..shards {
-        q.set_position(s as u32, min)?;
-    }
+    let positions = vec![min; shards];
+    q.store_positions(&positions)?;
     q.flush()?;
-    Ok(vec![min; shards])
+    Ok(positions)
 }
 
 /// Writes moved positions, flushes once, truncates below the (now durable)
 /// lowest position, enforces the size cap and refreshes the gauges. Runs on
 /// the blocking pool.
 pub(super) fn commit(shared: &Shared) -> Result<(), QueueError> {
-    let positions = shared.positions().snapshot();
-    for (s, p) in positions.iter().enumerate() {
-        shared.q.set_position(s as u32, *p)?;
-    }
+    let _persisting = shared.persisting.lock().unwrap_or_else(|e| e.into_inner());
+    commit_persisting(shared)
+}
+
+/// [`commit`], for a caller that holds `shared.persisting`.
+pub(super) fn commit_persisting(shared: &Shared) -> Result<(), QueueError> {
+    shared.q.store_positions(&shared.positions().snapshot())?;
     let next = shared.q.next_seq();
     shared.q.flush()?;
     shared.durable_next.fetch_max(next, Ordering::AcqRel);

@@ -37,7 +37,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::args::QueueConfig;
-use super::queue::{commit, initial_positions, QueueError, Shared, SHARD_CHANNEL};
+use super::queue::{commit_persisting, initial_positions, QueueError, Shared, SHARD_CHANNEL};
 use super::reader::read_loop;
 use super::sender::Sender;
 use super::shard::{Positions, Shard};
@@ -147,15 +147,15 @@ struct Sending {
     shards: Vec<JoinHandle<()>>,
 }
 
+/// Starts the reader and the shards of the installed positions' layout.
 fn start(
     shared: &Arc<Shared>,
     sender: &Arc<Sender>,
-    initial: Vec<u64>,
     stop: &CancellationToken,
     cancel: &CancellationToken,
 ) -> Sending {
-    let positions = Arc::new(Positions::new(&initial));
-    shared.set_positions(positions.clone());
+    let positions = shared.positions();
+    let initial = positions.snapshot();
     let cfg = &shared.cfg;
     let capacity = shard_capacity(&cfg.queue, initial.len());
     let mut txs = Vec::new();
@@ -212,10 +212,9 @@ pub(super) async fn supervise(
     stop: CancellationToken,
     cancel: CancellationToken,
 ) {
-    let mut initial = shared.positions().snapshot();
     let mut scaler = Scaler::default();
     loop {
-        let sending = start(&shared, &sender, initial, &stop, &cancel);
+        let sending = start(&shared, &sender, &stop, &cancel);
         let want = loop {
             tokio::select! {
                 _ = stop.cancelled() => {
@@ -242,21 +241,24 @@ pub(super) async fn supervise(
         }
         let s = shared.clone();
         let next = tokio::task::spawn_blocking(move || {
-            // Persist the drained positions, then lay them out for `want`.
-            commit(&s)?;
-            initial_positions(&s.q, want)
+            // Persist the drained positions, lay them out for `want` and
+            // install the new layout, with no flush round in between.
+            let _persisting = s.persisting.lock().unwrap_or_else(|e| e.into_inner());
+            commit_persisting(&s)?;
+            let positions = initial_positions(&s.q, want)?;
+            s.set_positions(Arc::new(Positions::new(&positions)));
+            Ok::<_, QueueError>(())
         })
         .await
         .unwrap_or_else(|e| Err(QueueError::Wal(e.to_string())));
         match next {
-            Ok(positions) => {
+            Ok(()) => {
                 shards = want;
-                initial = positions;
                 shared.metrics.shards.set(shards as i64);
             }
+            // The old shards' positions stay installed: they start again.
             Err(e) => {
                 tracing::error!(remote_name = %shared.cfg.name, "resharding, keeping {shards} shards: {e}");
-                initial = shared.positions().snapshot();
             }
         }
     }
