@@ -297,6 +297,44 @@ async fn resumes_after_a_crash_mid_send() {
     q.close().await.expect("close");
 }
 
+/// An append acknowledged by a queue that goes away before a flush covers
+/// it (an abort right after the append) still becomes durable: the `Ack`
+/// flushes the WAL itself, and the sink acknowledges its producers only
+/// then. Whichever happened first here — the queue's flush or the abort —
+/// `durable` resolves and the batch is in the WAL after a reopen.
+#[tokio::test]
+async fn an_ack_outliving_its_queue_makes_its_batch_durable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wal_dir = dir.path().join("wal");
+    // Nothing listens on port 9 of loopback: nothing is delivered.
+    let cfg = endpoint("orphan", "http://127.0.0.1:9/api/v1/write", 100);
+    {
+        let wal = Wal::open(&wal_dir).expect("wal");
+        let q = Queue::open(&wal, cfg.clone(), QueueOptions::default()).expect("queue");
+        let ack = q
+            .append(make_batch("rw_orphan", 0, 2, 5, now_ms()))
+            .expect("append");
+        q.abort().await;
+        drop(q);
+        tokio::time::timeout(Duration::from_secs(10), ack.durable("test"))
+            .await
+            .expect("durable resolves");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let wal = loop {
+        match Wal::open(&wal_dir) {
+            Ok(w) => break w,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "reopen: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let q = Queue::open(&wal, cfg, QueueOptions::default()).expect("reopen");
+    assert_eq!(q.backlog_samples().expect("backlog"), 10);
+    q.abort().await;
+}
+
 // ---------------------------------------------------------------------------
 // a fake receiver: 500, 429, slow, then OK; and one that answers 400
 // ---------------------------------------------------------------------------

@@ -33,6 +33,14 @@ pub struct Queue {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("name", &self.inner.name)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner {
     name: String,
     db: sled::Db,

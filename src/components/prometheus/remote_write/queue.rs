@@ -24,7 +24,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -103,13 +103,48 @@ pub struct QueueOptions {
 pub struct Ack {
     seq: Option<u64>,
     rx: Option<oneshot::Receiver<Result<(), QueueError>>>,
+    /// The WAL queue the batch was stored in, for [`Ack::durable`].
+    wal: Option<wal::Queue>,
 }
+
+/// First and longest wait between two flushes of [`Ack::durable`].
+const DURABLE_RETRY_MIN: Duration = Duration::from_millis(10);
+const DURABLE_RETRY_MAX: Duration = Duration::from_secs(1);
 
 impl Ack {
     /// The WAL sequence number of the batch (`None` when nothing was left to
     /// store after the TTL).
     pub fn seq(&self) -> Option<u64> {
         self.seq
+    }
+
+    /// Resolves once the batch is durable, whatever became of its queue:
+    /// when the queue's own flush failed (a disk error at its last fsync) or
+    /// the queue went away before a flush covered the batch, it flushes the
+    /// WAL itself, retrying with backoff until that succeeds — the batch was
+    /// stored before this `Ack` existed, so any later successful flush
+    /// covers it. It never gives up: a sink that cannot persist keeps its
+    /// producers waiting rather than acknowledge what may be lost.
+    pub async fn durable(mut self, id: &str) {
+        let wal = self.wal.take();
+        let Err(e) = self.await else {
+            return;
+        };
+        let Some(wal) = wal else {
+            return;
+        };
+        tracing::warn!(component = %id, "the queue did not confirm a flush ({e}): flushing the WAL");
+        let mut wait = DURABLE_RETRY_MIN;
+        loop {
+            let q = wal.clone();
+            match tokio::task::spawn_blocking(move || q.flush()).await {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => tracing::error!(component = %id, "flushing the WAL, retrying: {e}"),
+                Err(e) => tracing::error!(component = %id, "flushing the WAL, retrying: {e}"),
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(DURABLE_RETRY_MAX);
+        }
     }
 }
 
@@ -157,6 +192,10 @@ pub(super) struct Shared {
     /// so that no commit writes the old shards' positions over the new
     /// layout (which a restart would then resume from, skipping entries).
     pub(super) persisting: Mutex<()>,
+    /// Held (shared) by an append from its check of `stop` until its ack is
+    /// parked; `close` takes it exclusively once after cancelling `stop`, so
+    /// its last flush covers every append that got past the check.
+    appending: RwLock<()>,
     /// The newest appended batches, so the reader need not read them back.
     pub(super) tail: Tail,
 }
@@ -219,6 +258,7 @@ impl Queue {
             flushed: Notify::new(),
             positions: Mutex::new(Arc::new(Positions::new(&initial))),
             persisting: Mutex::new(()),
+            appending: RwLock::new(()),
             tail: Tail::new(cfg.queue.capacity.saturating_mul(cfg.queue.shards())),
         });
         tracing::info!(
@@ -259,6 +299,11 @@ impl Queue {
     /// under it (a reload). Samples older than `ttl` are removed from
     /// `batch` (copied first if it is shared).
     pub fn append_shared(&self, batch: &mut Arc<EncodedBatch>) -> Result<Ack, QueueError> {
+        let _appending = self
+            .shared
+            .appending
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
         if self.stop.is_cancelled() {
             return Err(QueueError::Closed);
         }
@@ -284,6 +329,7 @@ impl Queue {
             return Ok(Ack {
                 seq: None,
                 rx: None,
+                wal: None,
             });
         }
         let highest = batch
@@ -310,6 +356,7 @@ impl Queue {
         Ok(Ack {
             seq: Some(seq),
             rx: Some(rx),
+            wal: Some(self.shared.q.clone()),
         })
     }
 
@@ -362,9 +409,14 @@ impl Queue {
             let _ = t.await;
         }
         let shared = self.shared.clone();
-        let res = tokio::task::spawn_blocking(move || commit(&shared))
-            .await
-            .unwrap_or_else(|e| Err(QueueError::Wal(e.to_string())));
+        let res = tokio::task::spawn_blocking(move || {
+            // Appends that passed the check of `stop` finish storing and
+            // parking first; later ones see it cancelled.
+            drop(shared.appending.write().unwrap_or_else(|e| e.into_inner()));
+            commit(&shared)
+        })
+        .await
+        .unwrap_or_else(|e| Err(QueueError::Wal(e.to_string())));
         for ack in self.shared.take_parked() {
             let _ = ack.send(res.clone());
         }

@@ -195,11 +195,7 @@ impl Sink<DataPlaneBatch> for WalSink {
         let id = self.id.clone();
         self.tokio.spawn(async move {
             for a in acks {
-                if let Err(e) = a.await {
-                    // Only a failed final flush of a closing queue gets
-                    // here: the disk refused the last fsync.
-                    tracing::error!(component = %id, "a batch may not be durable: {e}");
-                }
+                a.durable(&id).await;
             }
             ack.ack();
         });
