@@ -542,6 +542,49 @@ async fn ttl_and_size_cap_drop_and_count() {
     drop(fake);
 }
 
+/// A sink over two endpoints with a `ttl`: each endpoint counts the samples
+/// it dropped (the batch is shared between them until one changes it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_counts_its_own_ttl_drops() {
+    use smelter::component::{DataPlaneBatch, Health};
+    use smelter::components::prometheus::remote_write::WalSink;
+    use smelter_dataflows::Sink;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wal = Wal::open(dir.path()).expect("wal");
+    let dead = free_port();
+    let opts = QueueOptions {
+        ttl: Duration::from_secs(3600),
+        max_wal_size: None,
+    };
+    let queues: Vec<Arc<Queue>> = ["a", "b"]
+        .iter()
+        .map(|name| {
+            let url = format!("http://127.0.0.1:{dead}/w");
+            Arc::new(Queue::open(&wal, endpoint(name, &url, 100), opts.clone()).expect("queue"))
+        })
+        .collect();
+    let sink = WalSink::new(
+        "prometheus.remote_write.t",
+        queues.clone(),
+        tokio::runtime::Handle::current(),
+        Health::default(),
+    );
+    let old = now_ms() - 2 * 3600 * 1000;
+    let mut batch = make_batch("rw_ttl", 0, 5, 4, old);
+    batch
+        .series
+        .extend(make_batch("rw_ttl_new", 0, 5, 4, now_ms() - 1000).series);
+    tokio::task::spawn_blocking(move || sink.write(0, 1, DataPlaneBatch::Decoded(batch)))
+        .await
+        .expect("write");
+    for q in &queues {
+        assert_eq!(q.metrics().dropped_total("ttl"), 20, "{}", q.config().name);
+        assert_eq!(q.backlog_samples().expect("backlog"), 20);
+        q.close().await.expect("close");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // shard scaling with the backlog
 // ---------------------------------------------------------------------------

@@ -163,12 +163,15 @@ impl Sink<DataPlaneBatch> for WalSink {
         };
         let samples = batch.sample_count() as u64;
         // Encoded once for every endpoint; wire form from a receiver as is.
-        let mut batch = Arc::new(batch.into_encoded());
+        let batch = Arc::new(batch.into_encoded());
         let names: Vec<String> = queues.iter().map(|q| q.config().name.clone()).collect();
         drop(queues);
+        // Each endpoint gets its own handle on the batch: one whose `ttl`
+        // drops samples copies it first, so every endpoint counts the
+        // samples it dropped.
         let acks: Vec<Ack> = names
             .iter()
-            .filter_map(|name| self.store(name, &mut batch))
+            .filter_map(|name| self.store(name, &mut batch.clone()))
             .collect();
         self.samples.fetch_add(samples, Ordering::AcqRel);
         if !acks.is_empty() {
