@@ -561,7 +561,7 @@ async fn every_endpoint_counts_its_own_ttl_drops() {
         .iter()
         .map(|name| {
             let url = format!("http://127.0.0.1:{dead}/w");
-            Arc::new(Queue::open(&wal, endpoint(name, &url, 100), opts.clone()).expect("queue"))
+            Arc::new(Queue::open(&wal, endpoint(name, &url, 100), opts).expect("queue"))
         })
         .collect();
     let sink = WalSink::new(
