@@ -518,9 +518,13 @@ fn maintain(shared: &Shared, positions: &[u64], disk: bool) -> Result<(), QueueE
     if let Some(cap) = shared.opts.max_wal_size {
         let report = shared.q.enforce_size_cap(cap)?;
         if report.entries > 0 {
-            if let Some(first) = shared.q.first_seq()? {
-                shared.tail.evict_below(first);
-            }
+            // What the cap dropped (and counted) must not be sent from
+            // memory either; an empty WAL means every entry stored so far.
+            let first = match shared.q.first_seq()? {
+                Some(first) => first,
+                None => shared.q.next_seq(),
+            };
+            shared.tail.evict_below(first);
         }
         if report.samples > 0 {
             m.dropped(reason::WAL_SIZE_CAP, report.samples);
