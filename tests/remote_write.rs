@@ -229,7 +229,9 @@ async fn resumes_after_a_crash_mid_send() {
     let port = free_port();
     let pdir = dir.path().join("prom");
     std::fs::create_dir_all(&pdir).expect("dir");
-    let prom = Prometheus::start(&pdir, port, true).await;
+    // Strict: no out-of-order window, so a re-sent sample the receiver has
+    // newer ones of is refused, with its whole request.
+    let prom = Prometheus::start(&pdir, port, false).await;
     let wal_dir = dir.path().join("wal");
     let (k, series, per) = (200, 20, 5);
     let base = now_ms() - 1_800_000;

@@ -198,10 +198,11 @@ async fn sigkill_loses_no_acknowledged_sample() {
     const SERIES: usize = 20;
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(dir.path().join("prom")).expect("dir");
-    // Out-of-order window: after a crash a shard re-sends up to one request
-    // it may already have delivered (at-least-once); a strict receiver
-    // would reject that whole request, new samples with it.
-    let prom = Prometheus::start(&dir.path().join("prom"), free_port(), true).await;
+    // A strict receiver (no out-of-order window): after a crash each shard
+    // sends exactly its marked request again first, which the receiver has
+    // all of or none of, so a refusal of known samples never takes new ones
+    // with it.
+    let prom = Prometheus::start(&dir.path().join("prom"), free_port(), false).await;
     let receive_port = free_port();
     write_config(dir.path(), &config(receive_port, &[prom.write_url()]));
     let client = client();

@@ -152,6 +152,19 @@ fn stored_positions_are_one_layout_and_survive_reopen() {
     q.store_positions(&[]).unwrap();
     assert_eq!(q.positions().unwrap(), vec![]);
     assert_eq!(other.positions().unwrap(), vec![(0, 1)]);
+    // Request marks go with the positions, and only with them.
+    let mark = smelter_storage::wal::RequestMark {
+        seq: 7,
+        index: 3,
+        sent: 2,
+        samples: 100,
+    };
+    q.store_positions_and_marks(&[5, 6], &[None, Some(mark)])
+        .unwrap();
+    assert_eq!(q.marks().unwrap(), vec![(1, mark)]);
+    q.store_positions(&[6, 6]).unwrap();
+    assert_eq!(q.marks().unwrap(), vec![]);
+    assert_eq!(other.marks().unwrap(), vec![]);
 }
 
 #[test]

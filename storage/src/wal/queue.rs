@@ -17,6 +17,48 @@ const FLOOR_KEY: &[u8] = b"floor";
 /// Meta key prefix of per-shard read positions, followed by the shard `u32`
 /// big-endian.
 const POSITION_PREFIX: &[u8] = b"pos/";
+/// Meta key prefix of per-shard request marks, followed by the shard `u32`
+/// big-endian.
+const MARK_PREFIX: &[u8] = b"req/";
+
+/// Where a shard's request starts and how many samples it holds, stored
+/// before the request is sent: after a crash the shard sends exactly that
+/// request again, so a strict receiver that already has it refuses only it
+/// (see the sender's shard loop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestMark {
+    /// The WAL entry the request starts in.
+    pub seq: u64,
+    /// The series it starts with: its index among the shard's series of
+    /// that entry, in entry order.
+    pub index: u32,
+    /// Samples of that series sent by earlier requests.
+    pub sent: u32,
+    /// Samples in the request.
+    pub samples: u32,
+}
+
+impl RequestMark {
+    fn encode(&self) -> [u8; 20] {
+        let mut b = [0u8; 20];
+        b[..8].copy_from_slice(&self.seq.to_be_bytes());
+        b[8..12].copy_from_slice(&self.index.to_be_bytes());
+        b[12..16].copy_from_slice(&self.sent.to_be_bytes());
+        b[16..].copy_from_slice(&self.samples.to_be_bytes());
+        b
+    }
+
+    fn decode(b: &[u8]) -> Option<RequestMark> {
+        let u32_at = |i: usize| Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?));
+        (b.len() == 20).then_some(())?;
+        Some(RequestMark {
+            seq: read_u64(&b[..8])?,
+            index: u32_at(8)?,
+            sent: u32_at(12)?,
+            samples: u32_at(16)?,
+        })
+    }
+}
 
 /// What a size cap dropped; the caller counts it in its drop metrics and logs
 /// it with the reason, as the design requires for every dropped sample.
@@ -240,11 +282,22 @@ impl Queue {
     }
 
     /// Records the positions of shards `0..positions.len()` and forgets any
-    /// recorded for a shard beyond them, in one atomic batch: what is stored
-    /// is always one shard layout, never a mix of an old and a new one (a
-    /// restart reads the layout from the keys present, and a stale key of a
-    /// larger layout would make it resume shards from positions of others).
+    /// recorded for a shard beyond them, and every request mark, in one
+    /// atomic batch: what is stored is always one shard layout, never a mix
+    /// of an old and a new one (a restart reads the layout from the keys
+    /// present, and a stale key of a larger layout would make it resume
+    /// shards from positions of others).
     pub fn store_positions(&self, positions: &[u64]) -> Result<()> {
+        self.store_positions_and_marks(positions, &[])
+    }
+
+    /// [`Queue::store_positions`], with the request mark of each shard that
+    /// has one (`marks[i]` for shard `i`; missing or `None`: no mark).
+    pub fn store_positions_and_marks(
+        &self,
+        positions: &[u64],
+        marks: &[Option<RequestMark>],
+    ) -> Result<()> {
         let mut batch = sled::Batch::default();
         for (shard, seq) in positions.iter().enumerate() {
             let shard = u32::try_from(shard).unwrap_or(u32::MAX);
@@ -258,8 +311,40 @@ impl Queue {
             }
             batch.remove(k);
         }
+        let mut stored = Vec::new();
+        for kv in self.inner.meta.scan_prefix(MARK_PREFIX) {
+            stored.push(kv?.0);
+        }
+        for k in stored {
+            batch.remove(k);
+        }
+        for (shard, mark) in marks.iter().enumerate().take(positions.len()) {
+            if let Some(mark) = mark {
+                let shard = u32::try_from(shard).unwrap_or(u32::MAX);
+                let mut k = MARK_PREFIX.to_vec();
+                k.extend_from_slice(&shard.to_be_bytes());
+                batch.insert(k, &mark.encode()[..]);
+            }
+        }
         self.inner.meta.apply_batch(batch)?;
         Ok(())
+    }
+
+    /// Every recorded `(shard, request mark)`, by shard.
+    pub fn marks(&self) -> Result<Vec<(u32, RequestMark)>> {
+        let mut out = Vec::new();
+        for kv in self.inner.meta.scan_prefix(MARK_PREFIX) {
+            let (k, v) = kv?;
+            let shard = k
+                .get(MARK_PREFIX.len()..)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(u32::from_be_bytes);
+            match (shard, RequestMark::decode(&v)) {
+                (Some(shard), Some(mark)) => out.push((shard, mark)),
+                _ => return Err(corrupt_meta(&self.inner.name)),
+            }
+        }
+        Ok(out)
     }
 
     /// The lowest position among shards `0..shards`; a shard that never

@@ -17,9 +17,14 @@
 //! - **shards** — `shard.rs`, one send loop each.
 //!
 //! Restart: [`Queue::open`] on the same WAL resumes from the persisted
-//! positions. A different shard count than last time moves every shard to
-//! the lowest old position (series change shards), which re-delivers at
-//! most what the slowest old shard had not confirmed.
+//! positions and request marks (`shard.rs`: each shard re-sends exactly the
+//! request it had in flight). A different shard count than last time moves
+//! every shard to the lowest old position (series change shards), which
+//! re-delivers what the slowest old shard had not confirmed — samples a
+//! strict receiver has newer ones of are then refused with their request
+//! (counted as `http_400`); `resume_shards` keeps the stored count whenever
+//! the configuration allows it, so that happens only after a change of
+//! `min_shards`/`max_shards` with a backlog.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -192,6 +197,9 @@ pub(super) struct Shared {
     /// so that no commit writes the old shards' positions over the new
     /// layout (which a restart would then resume from, skipping entries).
     pub(super) persisting: Mutex<()>,
+    /// The stored request marks the first shards after an open resume
+    /// with (taken by the first start).
+    pub(super) resume_marks: Mutex<Vec<Option<wal::RequestMark>>>,
     /// Held (shared) by an append from its check of `stop` until its ack is
     /// parked; `close` takes it exclusively once after cancelling `stop`, so
     /// its last flush covers every append that got past the check.
@@ -242,7 +250,18 @@ impl Queue {
     pub fn open(wal: &Wal, cfg: EndpointConfig, opts: QueueOptions) -> Result<Queue, QueueError> {
         let q = wal.queue(&cfg.name)?;
         let shards = scaling::resume_shards(&q, &cfg.queue)?;
-        let initial = initial_positions(&q, shards)?;
+        let stored_marks = q.marks()?;
+        let (initial, same_layout) = initial_positions(&q, shards)?;
+        // Each shard's last request mark, when the shards resume their own
+        // positions: the first request after the restart is that one again.
+        let mut marks = vec![None; shards];
+        if same_layout {
+            for (shard, mark) in stored_marks {
+                if let Some(slot) = marks.get_mut(shard as usize) {
+                    *slot = Some(mark);
+                }
+            }
+        }
         let metrics = EndpointMetrics::new(&cfg.name, &cfg.url);
         metrics.shards.set(shards as i64);
         let cfg = Arc::new(cfg);
@@ -256,7 +275,8 @@ impl Queue {
             parked: Mutex::default(),
             flush_wanted: Notify::new(),
             flushed: Notify::new(),
-            positions: Mutex::new(Arc::new(Positions::new(&initial))),
+            positions: Mutex::new(Arc::new(Positions::with_marks(&initial, &marks))),
+            resume_marks: Mutex::new(marks),
             persisting: Mutex::new(()),
             appending: RwLock::new(()),
             tail: Tail::new(cfg.queue.capacity.saturating_mul(cfg.queue.shards())),
@@ -468,7 +488,11 @@ impl Drop for Queue {
 
 /// Positions to resume from: the persisted ones, or — when the shard count
 /// changed — the lowest persisted one for every shard.
-pub(super) fn initial_positions(q: &wal::Queue, shards: usize) -> Result<Vec<u64>, QueueError> {
+/// Also whether they are the stored ones of the same shard count.
+pub(super) fn initial_positions(
+    q: &wal::Queue,
+    shards: usize,
+) -> Result<(Vec<u64>, bool), QueueError> {
     let stored = q.positions()?;
     let same_layout = stored.is_empty()
         || (stored.len() == shards && stored.iter().all(|(s, _)| (*s as usize) < shards));
@@ -477,7 +501,7 @@ pub(super) fn initial_positions(q: &wal::Queue, shards: usize) -> Result<Vec<u64
         for (s, p) in stored {
             out[s as usize] = p;
         }
-        return Ok(out);
+        return Ok((out, true));
     }
     let min = stored.iter().map(|(_, p)| *p).min().unwrap_or(0);
     tracing::info!(
@@ -490,7 +514,7 @@ pub(super) fn initial_positions(q: &wal::Queue, shards: usize) -> Result<Vec<u64
     let positions = vec![min; shards];
     q.store_positions(&positions)?;
     q.flush()?;
-    Ok(positions)
+    Ok((positions, false))
 }
 
 /// Writes moved positions, flushes once, truncates below the (now durable)
@@ -503,10 +527,16 @@ pub(super) fn commit(shared: &Shared) -> Result<(), QueueError> {
 
 /// [`commit`], for a caller that holds `shared.persisting`.
 pub(super) fn commit_persisting(shared: &Shared) -> Result<(), QueueError> {
-    shared.q.store_positions(&shared.positions().snapshot())?;
+    let positions = shared.positions();
+    // Positions first: a shard sets its mark before it moves its position,
+    // so the marks read after are at least as new as the positions.
+    let snapshot = positions.snapshot();
+    let (version, marks) = positions.marks();
+    shared.q.store_positions_and_marks(&snapshot, &marks)?;
     let next = shared.q.next_seq();
     shared.q.flush()?;
     shared.durable_next.fetch_max(next, Ordering::AcqRel);
+    positions.marks_durable(version);
     Ok(())
 }
 
@@ -546,6 +576,7 @@ fn maintain(shared: &Shared, positions: &[u64], disk: bool) -> Result<(), QueueE
 
 async fn flush_loop(shared: Arc<Shared>, cancel: CancellationToken) {
     let mut last_positions = shared.positions().snapshot();
+    let mut last_marks = 0u64;
     let mut rounds = 0u64;
     let mut progress = Progress::new();
     loop {
@@ -558,8 +589,10 @@ async fn flush_loop(shared: Arc<Shared>, cancel: CancellationToken) {
         }
         rounds += 1;
         let acks = shared.take_parked();
-        let positions = shared.positions().snapshot();
-        let work = !acks.is_empty() || positions != last_positions;
+        let current = shared.positions();
+        let positions = current.snapshot();
+        let marks = current.marks_version();
+        let work = !acks.is_empty() || positions != last_positions || marks != last_marks;
         let s = shared.clone();
         let p = positions.clone();
         let disk = rounds.is_multiple_of(5);
@@ -578,6 +611,7 @@ async fn flush_loop(shared: Arc<Shared>, cancel: CancellationToken) {
         match &res {
             Ok(()) => {
                 last_positions = positions;
+                last_marks = marks;
                 for ack in acks {
                     let _ = ack.send(Ok(()));
                 }

@@ -156,6 +156,13 @@ fn start(
 ) -> Sending {
     let positions = shared.positions();
     let initial = positions.snapshot();
+    // Only the first shards after an open resume from stored marks.
+    let resume = std::mem::take(
+        &mut *shared
+            .resume_marks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()),
+    );
     let cfg = &shared.cfg;
     let capacity = shard_capacity(&cfg.queue, initial.len());
     let mut txs = Vec::new();
@@ -172,6 +179,7 @@ fn start(
             metrics: shared.metrics.clone(),
             stop: stop.clone(),
             cancel: cancel.clone(),
+            resume: resume.get(index).copied().flatten(),
         };
         shards.push(tokio::spawn(shard.run()));
     }
@@ -245,7 +253,7 @@ pub(super) async fn supervise(
             // install the new layout, with no flush round in between.
             let _persisting = s.persisting.lock().unwrap_or_else(|e| e.into_inner());
             commit_persisting(&s)?;
-            let positions = initial_positions(&s.q, want)?;
+            let (positions, _) = initial_positions(&s.q, want)?;
             s.set_positions(Arc::new(Positions::new(&positions)));
             Ok::<_, QueueError>(())
         })

@@ -55,6 +55,17 @@ pub(super) enum Outcome {
     Dropped,
     /// The queue is shutting down; the data stays in the WAL.
     Cancelled,
+    /// A request sent again after a restart, refused as out of order or a
+    /// duplicate: the receiver has it already. Not counted as dropped.
+    AlreadyThere,
+}
+
+/// Whether a 400's text says the receiver has newer samples of a series
+/// already (Prometheus: "out of order sample", "duplicate sample for
+/// timestamp"), which is what a re-sent request gets from a strict receiver.
+fn already_there(why: &str) -> bool {
+    let why = why.to_ascii_lowercase();
+    why.contains("out of order") || why.contains("duplicate sample")
 }
 
 /// Sends bodies to one endpoint.
@@ -96,11 +107,13 @@ impl Sender {
 
     /// POSTs `body` (holding `samples` samples) until it is delivered,
     /// refused for good, `stop` fires while waiting to retry, or `cancel`
-    /// fires.
+    /// fires. `resent`: the request may have been delivered before a
+    /// restart, so an out-of-order refusal means it is there already.
     pub(super) async fn send(
         &self,
         body: Bytes,
         samples: u64,
+        resent: bool,
         stop: &CancellationToken,
         cancel: &CancellationToken,
     ) -> Outcome {
@@ -116,6 +129,11 @@ impl Sender {
                 Attempt::Ok => {
                     self.metrics.samples.inc_by(samples);
                     return Outcome::Delivered;
+                }
+                Attempt::Fail { status, why }
+                    if resent && status == StatusCode::BAD_REQUEST && already_there(&why) =>
+                {
+                    return Outcome::AlreadyThere;
                 }
                 Attempt::Fail { status, why } => {
                     self.metrics.failed.inc_by(samples);

@@ -25,9 +25,17 @@
 //! nothing to do with; an entry is done when every shard's position is past
 //! it. On restart the reader starts at the lowest persisted position and
 //! gives each shard only the entries at or above *its own* position: the
-//! series of a shard that already delivered an entry are skipped, so the
-//! re-delivery window is, per shard, the samples of the entry it was in the
-//! middle of (at most one request's worth plus the rest of that entry).
+//! series of a shard that already delivered an entry are skipped.
+//!
+//! Crash safety against a strict receiver (one without an out-of-order
+//! window refuses a whole request if any sample in it is older than what it
+//! has of that series): before each request the shard persists a *request
+//! mark* — the entry, series and sample it starts at, and its size — and
+//! waits for a flush; after a delivered request it records where the next
+//! one starts. A restarted shard skips to its mark and sends exactly the
+//! marked request again, which the receiver has all of (refused as out of
+//! order, counted as neither sent nor dropped) or none of. Only that one
+//! request is re-delivered, and never mixed with new samples.
 //!
 //! Memory: each part holds permits of the shard's semaphore (`capacity`
 //! samples, `queue_config.capacity`), released when the part is fully sent,
@@ -37,13 +45,14 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hyper::body::Bytes;
 use smelter_storage::model::{Labels, Series};
 use smelter_storage::remote_write::{EncodeError, EncodedSeries, Encoder};
-use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit};
+use smelter_storage::wal::RequestMark;
+use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -61,19 +70,78 @@ pub(super) struct Part {
     pub permit: Option<OwnedSemaphorePermit>,
 }
 
-/// Positions shared between the shards (writers) and the flusher (reader).
+/// Positions shared between the shards (writers) and the flusher (reader),
+/// and the shards' request marks, which the flusher persists and the
+/// shards wait for.
 pub(super) struct Positions {
     pub shards: Vec<AtomicU64>,
-    /// Wakes the flusher when a position moved.
+    /// Wakes the flusher when a position moved or a mark was set.
     pub moved: Notify,
+    marks: Vec<Mutex<Option<RequestMark>>>,
+    /// Bumped after every mark set; the flusher persists the marks of the
+    /// version it read and then publishes it in `durable`.
+    marks_version: AtomicU64,
+    durable: watch::Sender<u64>,
 }
 
 impl Positions {
     pub fn new(initial: &[u64]) -> Positions {
+        Positions::with_marks(initial, &[])
+    }
+
+    /// Positions and the marks stored with them (a restart keeps them until
+    /// each shard sets a new one).
+    pub fn with_marks(initial: &[u64], marks: &[Option<RequestMark>]) -> Positions {
         Positions {
             shards: initial.iter().map(|p| AtomicU64::new(*p)).collect(),
             moved: Notify::new(),
+            marks: (0..initial.len())
+                .map(|i| Mutex::new(marks.get(i).copied().flatten()))
+                .collect(),
+            marks_version: AtomicU64::new(0),
+            durable: watch::Sender::new(0),
         }
+    }
+
+    /// The version of the marks and the marks (read in that order, so the
+    /// marks are at least that version's).
+    pub fn marks(&self) -> (u64, Vec<Option<RequestMark>>) {
+        let version = self.marks_version.load(Ordering::Acquire);
+        let marks = self
+            .marks
+            .iter()
+            .map(|m| *m.lock().unwrap_or_else(|e| e.into_inner()))
+            .collect();
+        (version, marks)
+    }
+
+    /// The marks of `version` are durable.
+    pub fn marks_durable(&self, version: u64) {
+        self.durable.send_if_modified(|d| {
+            let newer = version > *d;
+            if newer {
+                *d = version;
+            }
+            newer
+        });
+    }
+
+    pub fn marks_version(&self) -> u64 {
+        self.marks_version.load(Ordering::Acquire)
+    }
+
+    /// Sets shard `shard`'s mark and waits until a flush made it durable.
+    async fn mark(&self, shard: usize, mark: RequestMark) {
+        let version = self.set_mark(shard, mark);
+        let mut durable = self.durable.subscribe();
+        self.moved.notify_one();
+        let _ = durable.wait_for(|d| *d >= version).await;
+    }
+
+    /// Sets shard `shard`'s mark (persisted with the next flush).
+    fn set_mark(&self, shard: usize, mark: RequestMark) -> u64 {
+        *self.marks[shard].lock().unwrap_or_else(|e| e.into_inner()) = Some(mark);
+        self.marks_version.fetch_add(1, Ordering::AcqRel) + 1
     }
 
     pub fn get(&self, shard: usize) -> u64 {
@@ -97,6 +165,9 @@ impl Positions {
 /// A series waiting in a shard, with the entry it came from.
 struct Waiting {
     seq: u64,
+    /// Its index among the series of its entry that hash to this shard
+    /// (before any was dropped on the way out): what a request mark names.
+    index: u32,
     series: Pending,
     /// Samples of `series` already sent (only a decoded series is split).
     sent: usize,
@@ -174,7 +245,15 @@ pub(super) struct Shard {
     pub stop: CancellationToken,
     /// Stop at once, even with a request in flight (abort).
     pub cancel: CancellationToken,
+    /// After a restart: the request this shard had marked last, which it
+    /// sends again first, exactly (see [`Shard::run`]).
+    pub resume: Option<RequestMark>,
 }
+
+/// How long a resumed shard waits for the rest of its marked request
+/// before sending what it has (only when its samples can no longer all
+/// come: a changed `sample_age_limit` or relabeling).
+const RESUME_STALL: Duration = Duration::from_secs(2);
 
 impl Shard {
     /// Runs until the reader closes the channel, `stop` fires between two
@@ -182,6 +261,17 @@ impl Shard {
     /// `stop`: cut off, it may or may not have been delivered, and sending
     /// it again could make a strict receiver refuse the whole next request
     /// as out of order.
+    ///
+    /// Crash safety against a strict receiver, which refuses a whole
+    /// request when any sample in it is older than what it has of that
+    /// series: before sending a request the shard stores where it starts and
+    /// how many samples it holds (its *mark*) and waits for a flush. Every
+    /// request before the marked one was delivered. After a crash the shard
+    /// resumes at the stored mark and sends exactly that request again —
+    /// the receiver either has all of it (refused as out of order: nothing
+    /// is lost) or none of it — and then goes on as before. Without the
+    /// mark, a re-sent request cut differently would mix samples the
+    /// receiver has with new ones, and the new ones would be refused too.
     pub async fn run(mut self) {
         let max = self.cfg.queue.max_samples_per_send;
         let deadline_after = self.cfg.queue.batch_send_deadline;
@@ -193,10 +283,44 @@ impl Shard {
         let mut last_seq: Option<u64> = None;
         let mut deadline: Option<Instant> = None;
         let mut open = true;
+        // Resuming after a restart: where the first request starts, and
+        // its size when one was in flight.
+        let mut skip = self.resume.map(|m| (m.seq, m.index, m.sent));
+        let mut resume = self.resume.take().filter(|m| m.samples > 0);
+        let mut last_part = Instant::now();
         loop {
             let due = deadline.is_some_and(|d| d <= Instant::now());
-            if buffered >= max || (buffered > 0 && (due || !open)) {
-                match build_request(&mut waiting, &mut buffered, max) {
+            // Resuming: the marked request, whole (its samples are all in
+            // the WAL), unless they can no longer all come.
+            let (want, ready) = match resume {
+                Some(mark) => {
+                    let want = (mark.samples as usize).max(1);
+                    let stalled = last_part.elapsed() >= RESUME_STALL;
+                    (
+                        want,
+                        buffered >= want || (buffered > 0 && (!open || stalled)),
+                    )
+                }
+                None => (max, buffered >= max || (buffered > 0 && (due || !open))),
+            };
+            if ready {
+                let start = waiting.front().map(|w| RequestMark {
+                    seq: w.seq,
+                    index: w.index,
+                    sent: u32::try_from(w.sent).unwrap_or(u32::MAX),
+                    samples: 0,
+                });
+                let resent = resume.take().is_some();
+                let request = build_request(&mut waiting, &mut buffered, want);
+                if let (Some(mut mark), false, Ok(_)) = (start, resent, &request.2) {
+                    mark.samples = u32::try_from(request.0).unwrap_or(u32::MAX);
+                    tokio::select! {
+                        biased;
+                        _ = self.cancel.cancelled() => return,
+                        _ = self.positions.mark(self.index, mark) => {}
+                    }
+                }
+                match request {
                     (n, _, Err(e)) => {
                         // Only inputs of 4 GiB and more; max_samples_per_send
                         // keeps requests far below that.
@@ -205,12 +329,19 @@ impl Shard {
                         self.metrics.dropped("encode", n);
                     }
                     (n, highest, Ok(body)) => {
-                        let outcome = self.sender.send(body, n, &self.stop, &self.cancel).await;
+                        let outcome = self
+                            .sender
+                            .send(body, n, resent, &self.stop, &self.cancel)
+                            .await;
                         match outcome {
                             Outcome::Cancelled => return,
                             Outcome::Delivered => {
                                 EndpointMetrics::raise(&self.metrics.highest_sent_ts, highest);
                             }
+                            Outcome::AlreadyThere => tracing::info!(
+                                remote_name = %self.cfg.name, shard = self.index, samples = n,
+                                "the request in flight at the last stop had been delivered"
+                            ),
                             Outcome::Dropped => {}
                         }
                     }
@@ -222,6 +353,23 @@ impl Shard {
                 while permits.front().is_some_and(|(seq, _)| *seq < pos) {
                     permits.pop_front();
                 }
+                // Where the next request starts, exactly (nothing in
+                // flight), before the position moves: see `Positions`.
+                let next = match waiting.front() {
+                    Some(w) => RequestMark {
+                        seq: w.seq,
+                        index: w.index,
+                        sent: u32::try_from(w.sent).unwrap_or(u32::MAX),
+                        samples: 0,
+                    },
+                    None => RequestMark {
+                        seq: pos,
+                        index: 0,
+                        sent: 0,
+                        samples: 0,
+                    },
+                };
+                self.positions.set_mark(self.index, next);
                 self.positions.advance(self.index, pos);
                 deadline = (buffered > 0).then(|| Instant::now() + deadline_after);
                 continue;
@@ -233,16 +381,47 @@ impl Shard {
                 biased;
                 _ = self.stop.cancelled() => return,
                 p = self.rx.recv() => p,
-                _ = sleep_until_opt(deadline) => continue,
+                _ = sleep_until_opt(match resume {
+                    Some(_) => Some(last_part + RESUME_STALL),
+                    None => deadline,
+                }) => continue,
             };
             let Some(part) = part else {
                 open = false;
                 continue;
             };
             last_seq = Some(part.seq);
+            last_part = Instant::now();
+            // Resuming: everything before the mark was delivered.
+            let skip_before = match skip {
+                Some((seq, _, _)) if part.seq < seq => Some((u32::MAX, 0)),
+                Some((seq, index, sent)) if part.seq == seq => {
+                    skip = None;
+                    Some((index, sent))
+                }
+                Some(_) => {
+                    // The mark lay wholly below this shard's position: what
+                    // it named was delivered.
+                    skip = None;
+                    resume = None;
+                    None
+                }
+                None => None,
+            };
             let cutoff = (!age_limit.is_zero()).then(|| now_ms() - age_limit.as_millis() as i64);
-            for encoded in part.series {
-                let fast = rewriter.is_identity()
+            for (index, encoded) in part.series.into_iter().enumerate() {
+                let index = u32::try_from(index).unwrap_or(u32::MAX);
+                let mut sent = 0usize;
+                if let Some((first, first_sent)) = skip_before {
+                    if index < first {
+                        continue;
+                    }
+                    if index == first {
+                        sent = first_sent as usize;
+                    }
+                }
+                let fast = sent == 0
+                    && rewriter.is_identity()
                     && self.cfg.send_exemplars
                     && cutoff.is_none_or(|c| encoded.min_ts >= c)
                     && encoded.samples as usize <= max;
@@ -254,14 +433,15 @@ impl Shard {
                         None => continue,
                     }
                 };
-                if series.samples() == 0 {
+                if series.samples() <= sent {
                     continue;
                 }
-                buffered += series.samples();
+                buffered += series.samples() - sent;
                 waiting.push_back(Waiting {
                     seq: part.seq,
+                    index,
                     series,
-                    sent: 0,
+                    sent,
                 });
             }
             if let Some(p) = part.permit {
@@ -270,6 +450,17 @@ impl Shard {
             if buffered == 0 {
                 // Nothing of this entry to send: the shard is done with it.
                 permits.clear();
+                if skip.is_none() && resume.is_none() {
+                    self.positions.set_mark(
+                        self.index,
+                        RequestMark {
+                            seq: part.seq + 1,
+                            index: 0,
+                            sent: 0,
+                            samples: 0,
+                        },
+                    );
+                }
                 self.positions.advance(self.index, part.seq + 1);
             } else if deadline.is_none() {
                 deadline = Some(Instant::now() + deadline_after);
@@ -427,6 +618,7 @@ mod tests {
     fn decoded(seq: u64, name: &str, n: usize) -> Waiting {
         Waiting {
             seq,
+            index: 0,
             series: Pending::Decoded(series(name, n)),
             sent: 0,
         }
@@ -435,6 +627,7 @@ mod tests {
     fn encoded(seq: u64, name: &str, n: usize) -> Waiting {
         Waiting {
             seq,
+            index: 0,
             series: Pending::Encoded(EncodedSeries::from_series(&series(name, n))),
             sent: 0,
         }
