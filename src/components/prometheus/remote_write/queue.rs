@@ -200,6 +200,9 @@ pub(super) struct Shared {
     /// The stored request marks the first shards after an open resume
     /// with (taken by the first start).
     pub(super) resume_marks: Mutex<Vec<Option<wal::RequestMark>>>,
+    /// The next sequence number at the open: entries below it may have been
+    /// sent before.
+    pub(super) replay_below: u64,
     /// Held (shared) by an append from its check of `stop` until its ack is
     /// parked; `close` takes it exclusively once after cancelling `stop`, so
     /// its last flush covers every append that got past the check.
@@ -262,6 +265,7 @@ impl Queue {
                 }
             }
         }
+        let replay_below = q.next_seq();
         let metrics = EndpointMetrics::new(&cfg.name, &cfg.url);
         metrics.shards.set(shards as i64);
         let cfg = Arc::new(cfg);
@@ -277,6 +281,7 @@ impl Queue {
             flushed: Notify::new(),
             positions: Mutex::new(Arc::new(Positions::with_marks(&initial, &marks))),
             resume_marks: Mutex::new(marks),
+            replay_below,
             persisting: Mutex::new(()),
             appending: RwLock::new(()),
             tail: Tail::new(cfg.queue.capacity.saturating_mul(cfg.queue.shards())),

@@ -179,7 +179,11 @@ fn start(
             metrics: shared.metrics.clone(),
             stop: stop.clone(),
             cancel: cancel.clone(),
-            resume: resume.get(index).copied().flatten(),
+            resume: resume
+                .get(index)
+                .copied()
+                .flatten()
+                .map(|mark| (mark, shared.replay_below)),
         };
         shards.push(tokio::spawn(shard.run()));
     }

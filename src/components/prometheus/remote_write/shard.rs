@@ -34,8 +34,12 @@
 //! waits for a flush; after a delivered request it records where the next
 //! one starts. A restarted shard skips to its mark and sends exactly the
 //! marked request again, which the receiver has all of (refused as out of
-//! order, counted as neither sent nor dropped) or none of. Only that one
-//! request is re-delivered, and never mixed with new samples.
+//! order, counted as neither sent nor dropped) or none of, then cuts only
+//! full requests — which depend only on where they start, so they are the
+//! ones cut before the crash — until entries appended after the restart
+//! arrive (details on [`Shard::run`]). Requests are re-delivered whole,
+//! never mixed with new samples; only a request cut short by the deadline
+//! waits for a flush of its mark before it is sent.
 //!
 //! Memory: each part holds permits of the shard's semaphore (`capacity`
 //! samples, `queue_config.capacity`), released when the part is fully sent,
@@ -246,8 +250,9 @@ pub(super) struct Shard {
     /// Stop at once, even with a request in flight (abort).
     pub cancel: CancellationToken,
     /// After a restart: the request this shard had marked last, which it
-    /// sends again first, exactly (see [`Shard::run`]).
-    pub resume: Option<RequestMark>,
+    /// sends again first, exactly (see [`Shard::run`]), and the first entry
+    /// appended after the restart.
+    pub resume: Option<(RequestMark, u64)>,
 }
 
 /// How long a resumed shard waits for the rest of its marked request
@@ -264,14 +269,20 @@ impl Shard {
     ///
     /// Crash safety against a strict receiver, which refuses a whole
     /// request when any sample in it is older than what it has of that
-    /// series: before sending a request the shard stores where it starts and
-    /// how many samples it holds (its *mark*) and waits for a flush. Every
-    /// request before the marked one was delivered. After a crash the shard
-    /// resumes at the stored mark and sends exactly that request again —
-    /// the receiver either has all of it (refused as out of order: nothing
-    /// is lost) or none of it — and then goes on as before. Without the
-    /// mark, a re-sent request cut differently would mix samples the
-    /// receiver has with new ones, and the new ones would be refused too.
+    /// series: every request is sent again after a crash exactly as it was
+    /// cut before, so the receiver has all of it (refused as out of order:
+    /// nothing is lost) or none of it, never a mix. The shard records where
+    /// each request starts and how many samples it holds (its *mark*), and
+    /// where the next one starts once it is done; the flusher persists the
+    /// marks with the positions. A *full* request (cut at
+    /// `max_samples_per_send`, or before a series that does not fit) is
+    /// determined by where it starts, so a restart that cuts only full
+    /// requests from an older mark cuts the same ones again; a request cut
+    /// short (by `batch_send_deadline`) is not, so the shard waits until its
+    /// mark is durable before sending it. After a restart the shard skips
+    /// to its stored mark, sends the marked request again when it held one,
+    /// and cuts only full requests until entries appended after the restart
+    /// arrive (or none can come: 2 s without any).
     pub async fn run(mut self) {
         let max = self.cfg.queue.max_samples_per_send;
         let deadline_after = self.cfg.queue.batch_send_deadline;
@@ -285,8 +296,11 @@ impl Shard {
         let mut open = true;
         // Resuming after a restart: where the first request starts, and
         // its size when one was in flight.
-        let mut skip = self.resume.map(|m| (m.seq, m.index, m.sent));
-        let mut resume = self.resume.take().filter(|m| m.samples > 0);
+        let mut skip = self.resume.map(|(m, _)| (m.seq, m.index, m.sent));
+        // Entries below this existed before the restart: cut only full
+        // requests from them (0: not resuming).
+        let mut replay_below = self.resume.map_or(0, |(_, below)| below);
+        let mut resume = self.resume.take().map(|(m, _)| m).filter(|m| m.samples > 0);
         let mut last_part = Instant::now();
         loop {
             let due = deadline.is_some_and(|d| d <= Instant::now());
@@ -301,6 +315,10 @@ impl Shard {
                         buffered >= want || (buffered > 0 && (!open || stalled)),
                     )
                 }
+                None if replay_below > 0 => {
+                    let stalled = last_part.elapsed() >= RESUME_STALL;
+                    (max, buffered >= max || (buffered > 0 && (!open || stalled)))
+                }
                 None => (max, buffered >= max || (buffered > 0 && (due || !open))),
             };
             if ready {
@@ -310,14 +328,25 @@ impl Shard {
                     sent: u32::try_from(w.sent).unwrap_or(u32::MAX),
                     samples: 0,
                 });
-                let resent = resume.take().is_some();
+                // The stored marked request, sent again: its mark stands.
+                let exact = resume.take().is_some();
+                // Cut from entries that existed before the restart: the
+                // receiver may have this request already.
+                let resent = exact || replay_below > 0;
+                // Cut before a series that does not fit: as determined by the
+                // start as a request of `max` samples.
+                let full = buffered >= want;
                 let request = build_request(&mut waiting, &mut buffered, want);
-                if let (Some(mut mark), false, Ok(_)) = (start, resent, &request.2) {
+                if let (Some(mut mark), false, Ok(_)) = (start, exact, &request.2) {
                     mark.samples = u32::try_from(request.0).unwrap_or(u32::MAX);
-                    tokio::select! {
-                        biased;
-                        _ = self.cancel.cancelled() => return,
-                        _ = self.positions.mark(self.index, mark) => {}
+                    if request.0 < max as u64 && !full {
+                        tokio::select! {
+                            biased;
+                            _ = self.cancel.cancelled() => return,
+                            _ = self.positions.mark(self.index, mark) => {}
+                        }
+                    } else {
+                        self.positions.set_mark(self.index, mark);
                     }
                 }
                 match request {
@@ -340,7 +369,7 @@ impl Shard {
                             }
                             Outcome::AlreadyThere => tracing::info!(
                                 remote_name = %self.cfg.name, shard = self.index, samples = n,
-                                "the request in flight at the last stop had been delivered"
+                                "a request sent again after the restart was at the receiver already"
                             ),
                             Outcome::Dropped => {}
                         }
@@ -381,9 +410,10 @@ impl Shard {
                 biased;
                 _ = self.stop.cancelled() => return,
                 p = self.rx.recv() => p,
-                _ = sleep_until_opt(match resume {
-                    Some(_) => Some(last_part + RESUME_STALL),
-                    None => deadline,
+                _ = sleep_until_opt(if resume.is_some() || replay_below > 0 {
+                    Some(last_part + RESUME_STALL)
+                } else {
+                    deadline
                 }) => continue,
             };
             let Some(part) = part else {
@@ -392,6 +422,9 @@ impl Shard {
             };
             last_seq = Some(part.seq);
             last_part = Instant::now();
+            if part.seq >= replay_below {
+                replay_below = 0;
+            }
             // Resuming: everything before the mark was delivered.
             let skip_before = match skip {
                 Some((seq, _, _)) if part.seq < seq => Some((u32::MAX, 0)),
