@@ -198,6 +198,22 @@ async fn survives_a_receiver_outage_in_order() {
 // crash of the sender mid-send, restart on the same WAL
 // ---------------------------------------------------------------------------
 
+/// Opens the WAL in `dir` again after an abort: the aborted sender's last
+/// blocking WAL call may still hold the database for a moment, so opening
+/// retries, bounded.
+async fn reopen_wal(dir: &std::path::Path) -> Wal {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match Wal::open(dir) {
+            Ok(w) => return w,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "reopen: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 /// If the check of `resumes_after_a_crash_mid_send` fails, whether the queue
 /// dropped samples on the way, and why (`SHOW_DROPS=1` prints it on success
 /// too). It once failed in ~30 runs with one whole entry missing from every
@@ -263,18 +279,7 @@ async fn resumes_after_a_crash_mid_send() {
         );
         q.abort().await;
     }
-    // The crashed sender's last blocking WAL call may still hold the
-    // database for a moment: reopening retries, bounded.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let wal = loop {
-        match Wal::open(&wal_dir) {
-            Ok(w) => break w,
-            Err(e) => {
-                assert!(Instant::now() < deadline, "reopen: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    };
+    let wal = reopen_wal(&wal_dir).await;
     let q = Queue::open(&wal, cfg, QueueOptions::default()).expect("reopen");
     let before = q.metrics().samples_total();
     let backlog = q.backlog_samples().expect("backlog");
@@ -322,16 +327,7 @@ async fn an_ack_outliving_its_queue_makes_its_batch_durable() {
             .await
             .expect("durable resolves");
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let wal = loop {
-        match Wal::open(&wal_dir) {
-            Ok(w) => break w,
-            Err(e) => {
-                assert!(Instant::now() < deadline, "reopen: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    };
+    let wal = reopen_wal(&wal_dir).await;
     let q = Queue::open(&wal, cfg, QueueOptions::default()).expect("reopen");
     assert_eq!(q.backlog_samples().expect("backlog"), 10);
     q.abort().await;

@@ -177,6 +177,18 @@ struct Waiting {
     sent: usize,
 }
 
+impl Waiting {
+    /// A request mark starting here (its size still to be set).
+    fn mark(&self) -> RequestMark {
+        RequestMark {
+            seq: self.seq,
+            index: self.index,
+            sent: u32::try_from(self.sent).unwrap_or(u32::MAX),
+            samples: 0,
+        }
+    }
+}
+
 /// A series as it will be sent.
 enum Pending {
     /// Unchanged since the WAL: copied into the request.
@@ -305,29 +317,17 @@ impl Shard {
         loop {
             let due = deadline.is_some_and(|d| d <= Instant::now());
             // Resuming: the marked request, whole (its samples are all in
-            // the WAL), unless they can no longer all come.
-            let (want, ready) = match resume {
-                Some(mark) => {
-                    let want = (mark.samples as usize).max(1);
-                    let stalled = last_part.elapsed() >= RESUME_STALL;
-                    (
-                        want,
-                        buffered >= want || (buffered > 0 && (!open || stalled)),
-                    )
-                }
-                None if replay_below > 0 => {
-                    let stalled = last_part.elapsed() >= RESUME_STALL;
-                    (max, buffered >= max || (buffered > 0 && (!open || stalled)))
-                }
-                None => (max, buffered >= max || (buffered > 0 && (due || !open))),
+            // the WAL), then only full requests, unless no more can come.
+            let replaying = resume.is_some() || replay_below > 0;
+            let want = resume.map_or(max, |m| (m.samples as usize).max(1));
+            let ready = if replaying {
+                let stalled = last_part.elapsed() >= RESUME_STALL;
+                buffered >= want || (buffered > 0 && (!open || stalled))
+            } else {
+                buffered >= max || (buffered > 0 && (due || !open))
             };
             if ready {
-                let start = waiting.front().map(|w| RequestMark {
-                    seq: w.seq,
-                    index: w.index,
-                    sent: u32::try_from(w.sent).unwrap_or(u32::MAX),
-                    samples: 0,
-                });
+                let start = waiting.front().map(Waiting::mark);
                 // The stored marked request, sent again: its mark stands.
                 let exact = resume.take().is_some();
                 // Cut from entries that existed before the restart: the
@@ -339,7 +339,7 @@ impl Shard {
                 let request = build_request(&mut waiting, &mut buffered, want);
                 if let (Some(mut mark), false, Ok(_)) = (start, exact, &request.2) {
                     mark.samples = u32::try_from(request.0).unwrap_or(u32::MAX);
-                    if request.0 < max as u64 && !full {
+                    if !full {
                         tokio::select! {
                             biased;
                             _ = self.cancel.cancelled() => return,
@@ -384,20 +384,15 @@ impl Shard {
                 }
                 // Where the next request starts, exactly (nothing in
                 // flight), before the position moves: see `Positions`.
-                let next = match waiting.front() {
-                    Some(w) => RequestMark {
-                        seq: w.seq,
-                        index: w.index,
-                        sent: u32::try_from(w.sent).unwrap_or(u32::MAX),
-                        samples: 0,
-                    },
-                    None => RequestMark {
+                let next = waiting.front().map_or(
+                    RequestMark {
                         seq: pos,
                         index: 0,
                         sent: 0,
                         samples: 0,
                     },
-                };
+                    Waiting::mark,
+                );
                 self.positions.set_mark(self.index, next);
                 self.positions.advance(self.index, pos);
                 deadline = (buffered > 0).then(|| Instant::now() + deadline_after);
@@ -410,7 +405,7 @@ impl Shard {
                 biased;
                 _ = self.stop.cancelled() => return,
                 p = self.rx.recv() => p,
-                _ = sleep_until_opt(if resume.is_some() || replay_below > 0 {
+                _ = sleep_until_opt(if replaying {
                     Some(last_part + RESUME_STALL)
                 } else {
                     deadline
