@@ -26,6 +26,7 @@ struct Families {
     failed: Counters,
     retried: Counters,
     dropped: Counters,
+    already_there: Counters,
     shards: Gauges,
     highest_ts: FloatGauges,
     highest_sent_ts: FloatGauges,
@@ -40,6 +41,7 @@ static FAMILIES: LazyLock<Families> = LazyLock::new(|| {
         failed: Counters::default(),
         retried: Counters::default(),
         dropped: Counters::default(),
+        already_there: Counters::default(),
         shards: Gauges::default(),
         highest_ts: FloatGauges::default(),
         highest_sent_ts: FloatGauges::default(),
@@ -67,6 +69,11 @@ static FAMILIES: LazyLock<Families> = LazyLock::new(|| {
             "prometheus_remote_storage_samples_dropped",
             "Samples dropped before or instead of being sent, by reason",
             f.dropped.clone(),
+        );
+        r.register(
+            "smelter_remote_write_samples_already_delivered",
+            "Samples sent again after a restart that the endpoint had already (their request refused as out of order): neither delivered now nor dropped",
+            f.already_there.clone(),
         );
         r.register(
             "prometheus_remote_storage_shards",
@@ -118,6 +125,7 @@ pub struct EndpointMetrics {
     pub(super) samples: Counter,
     pub(super) failed: Counter,
     pub(super) retried: Counter,
+    pub(super) already_there: Counter,
     pub(super) shards: Gauge,
     pub(super) highest_ts: Gauge<f64, AtomicU64>,
     pub(super) highest_sent_ts: Gauge<f64, AtomicU64>,
@@ -146,6 +154,7 @@ impl EndpointMetrics {
             samples: f.samples.get_or_create(&id).clone(),
             failed: f.failed.get_or_create(&id).clone(),
             retried: f.retried.get_or_create(&id).clone(),
+            already_there: f.already_there.get_or_create(&id).clone(),
             shards: f.shards.get_or_create(&id).clone(),
             highest_ts: f.highest_ts.get_or_create(&id).clone(),
             highest_sent_ts: f.highest_sent_ts.get_or_create(&id).clone(),
@@ -182,6 +191,11 @@ impl EndpointMetrics {
     /// Samples whose send failed with a recoverable error and was retried.
     pub fn retried_total(&self) -> u64 {
         self.retried.get()
+    }
+
+    /// Samples sent again after a restart that the endpoint had already.
+    pub fn already_delivered_total(&self) -> u64 {
+        self.already_there.get()
     }
 
     /// Samples that failed with a non-recoverable error.

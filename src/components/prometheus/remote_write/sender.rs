@@ -133,6 +133,7 @@ impl Sender {
                 Attempt::Fail { status, why }
                     if resent && status == StatusCode::BAD_REQUEST && already_there(&why) =>
                 {
+                    self.metrics.already_there.inc_by(samples);
                     return Outcome::AlreadyThere;
                 }
                 Attempt::Fail { status, why } => {
