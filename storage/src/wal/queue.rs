@@ -256,19 +256,7 @@ impl Queue {
 
     /// Every recorded `(shard, position)`, by shard.
     pub fn positions(&self) -> Result<Vec<(u32, u64)>> {
-        let mut out = Vec::new();
-        for kv in self.inner.meta.scan_prefix(POSITION_PREFIX) {
-            let (k, v) = kv?;
-            let shard = k
-                .get(POSITION_PREFIX.len()..)
-                .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                .map(u32::from_be_bytes);
-            match (shard, read_u64(&v)) {
-                (Some(shard), Some(pos)) => out.push((shard, pos)),
-                _ => return Err(corrupt_meta(&self.inner.name)),
-            }
-        }
-        Ok(out)
+        self.per_shard(POSITION_PREFIX, read_u64)
     }
 
     /// Forgets every recorded position (after resharding, once the new
@@ -332,15 +320,24 @@ impl Queue {
 
     /// Every recorded `(shard, request mark)`, by shard.
     pub fn marks(&self) -> Result<Vec<(u32, RequestMark)>> {
+        self.per_shard(MARK_PREFIX, RequestMark::decode)
+    }
+
+    /// Every `(shard, value)` recorded under `prefix` + shard, by shard.
+    fn per_shard<T>(
+        &self,
+        prefix: &[u8],
+        decode: impl Fn(&[u8]) -> Option<T>,
+    ) -> Result<Vec<(u32, T)>> {
         let mut out = Vec::new();
-        for kv in self.inner.meta.scan_prefix(MARK_PREFIX) {
+        for kv in self.inner.meta.scan_prefix(prefix) {
             let (k, v) = kv?;
             let shard = k
-                .get(MARK_PREFIX.len()..)
+                .get(prefix.len()..)
                 .and_then(|b| <[u8; 4]>::try_from(b).ok())
                 .map(u32::from_be_bytes);
-            match (shard, RequestMark::decode(&v)) {
-                (Some(shard), Some(mark)) => out.push((shard, mark)),
+            match (shard, decode(&v)) {
+                (Some(shard), Some(value)) => out.push((shard, value)),
                 _ => return Err(corrupt_meta(&self.inner.name)),
             }
         }
