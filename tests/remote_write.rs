@@ -587,6 +587,37 @@ async fn every_endpoint_counts_its_own_ttl_drops() {
     }
 }
 
+/// A batch that reaches a sink whose component is being removed is stored
+/// nowhere: it is counted, not dropped silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_reaching_a_removed_sink_is_counted() {
+    use smelter::component::{DataPlaneBatch, Health};
+    use smelter::components::prometheus::remote_write::{metrics, WalSink};
+    use smelter_dataflows::Sink;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wal = Wal::open(dir.path()).expect("wal");
+    let url = format!("http://127.0.0.1:{}/w", free_port());
+    let q = Arc::new(
+        Queue::open(&wal, endpoint("gone", &url, 100), QueueOptions::default()).expect("queue"),
+    );
+    let id = "prometheus.remote_write.removed_in_test";
+    let sink = WalSink::new(
+        id,
+        vec![q],
+        tokio::runtime::Handle::current(),
+        Health::default(),
+    );
+    for q in sink.shut() {
+        q.close().await.expect("close");
+    }
+    let batch = make_batch("rw_removed", 0, 3, 4, now_ms());
+    tokio::task::spawn_blocking(move || sink.write(0, 1, DataPlaneBatch::Decoded(batch)))
+        .await
+        .expect("write");
+    assert_eq!(metrics::dropped_in_removal_total(id), 12);
+}
+
 // ---------------------------------------------------------------------------
 // shard scaling with the backlog
 // ---------------------------------------------------------------------------

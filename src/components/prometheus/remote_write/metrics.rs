@@ -27,6 +27,7 @@ struct Families {
     retried: Counters,
     dropped: Counters,
     already_there: Counters,
+    removed: Counters,
     shards: Gauges,
     highest_ts: FloatGauges,
     highest_sent_ts: FloatGauges,
@@ -42,6 +43,7 @@ static FAMILIES: LazyLock<Families> = LazyLock::new(|| {
         retried: Counters::default(),
         dropped: Counters::default(),
         already_there: Counters::default(),
+        removed: Counters::default(),
         shards: Gauges::default(),
         highest_ts: FloatGauges::default(),
         highest_sent_ts: FloatGauges::default(),
@@ -76,6 +78,11 @@ static FAMILIES: LazyLock<Families> = LazyLock::new(|| {
             f.already_there.clone(),
         );
         r.register(
+            "smelter_remote_write_samples_dropped_in_removal",
+            "Samples that reached a prometheus.remote_write (or one of its endpoints) while a reload was removing it: stored nowhere",
+            f.removed.clone(),
+        );
+        r.register(
             "prometheus_remote_storage_shards",
             "Number of shards used for parallel sending to the remote storage",
             f.shards.clone(),
@@ -108,6 +115,23 @@ static FAMILIES: LazyLock<Families> = LazyLock::new(|| {
     });
     f
 });
+
+/// Counts `n` samples that reached component `id` (or one of its
+/// endpoints) while it was being removed.
+pub fn dropped_in_removal(id: &str, n: u64) {
+    FAMILIES
+        .removed
+        .get_or_create(&vec![("component_id".into(), id.into())])
+        .inc_by(n);
+}
+
+/// Samples counted by [`dropped_in_removal`] for component `id`.
+pub fn dropped_in_removal_total(id: &str) -> u64 {
+    FAMILIES
+        .removed
+        .get_or_create(&vec![("component_id".into(), id.into())])
+        .get()
+}
 
 /// Drop reasons used by the queue.
 pub mod reason {

@@ -30,6 +30,7 @@ use smelter_dataflows::data_plane::{Ack as EpochAck, Epoch};
 use smelter_dataflows::Sink;
 use tokio::runtime::Handle;
 
+use super::metrics;
 use super::queue::{Ack, Queue, QueueError};
 use crate::component::{DataPlaneBatch, Health};
 use smelter_storage::remote_write::EncodedBatch;
@@ -158,7 +159,9 @@ impl WalSink {
 impl Sink<DataPlaneBatch> for WalSink {
     fn write(&self, worker: usize, epoch: Epoch, batch: DataPlaneBatch) {
         let Some(queues) = self.current() else {
-            tracing::warn!(component = %self.id, samples = batch.sample_count(), "batch reached a removed prometheus.remote_write");
+            let samples = batch.sample_count() as u64;
+            tracing::warn!(component = %self.id, samples, "batch reached a removed prometheus.remote_write: dropped");
+            metrics::dropped_in_removal(&self.id, samples);
             return;
         };
         let samples = batch.sample_count() as u64;
@@ -171,7 +174,15 @@ impl Sink<DataPlaneBatch> for WalSink {
         // samples it dropped.
         let acks: Vec<Ack> = names
             .iter()
-            .filter_map(|name| self.store(name, &mut batch.clone()))
+            .filter_map(|name| {
+                let ack = self.store(name, &mut batch.clone());
+                if ack.is_none() {
+                    // The component or this endpoint went away meanwhile.
+                    tracing::warn!(component = %self.id, remote_name = %name, samples, "batch reached a removed endpoint: dropped");
+                    metrics::dropped_in_removal(&self.id, samples);
+                }
+                ack
+            })
             .collect();
         self.samples.fetch_add(samples, Ordering::AcqRel);
         if !acks.is_empty() {
