@@ -581,7 +581,6 @@ fn maintain(shared: &Shared, positions: &[u64], disk: bool) -> Result<(), QueueE
 
 async fn flush_loop(shared: Arc<Shared>, cancel: CancellationToken) {
     let mut last_positions = shared.positions().snapshot();
-    let mut last_marks = 0u64;
     let mut rounds = 0u64;
     let mut progress = Progress::new();
     loop {
@@ -596,8 +595,9 @@ async fn flush_loop(shared: Arc<Shared>, cancel: CancellationToken) {
         let acks = shared.take_parked();
         let current = shared.positions();
         let positions = current.snapshot();
-        let marks = current.marks_version();
-        let work = !acks.is_empty() || positions != last_positions || marks != last_marks;
+        // Marks pending in the positions installed now (a reshard replaces
+        // them, and their versions start again).
+        let work = !acks.is_empty() || positions != last_positions || current.marks_pending();
         let s = shared.clone();
         let p = positions.clone();
         let disk = rounds.is_multiple_of(5);
@@ -616,7 +616,6 @@ async fn flush_loop(shared: Arc<Shared>, cancel: CancellationToken) {
         match &res {
             Ok(()) => {
                 last_positions = positions;
-                last_marks = marks;
                 for ack in acks {
                     let _ = ack.send(Ok(()));
                 }

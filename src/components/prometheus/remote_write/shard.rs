@@ -130,8 +130,9 @@ impl Positions {
         });
     }
 
-    pub fn marks_version(&self) -> u64 {
-        self.marks_version.load(Ordering::Acquire)
+    /// Whether a mark was set since the last one made durable.
+    pub fn marks_pending(&self) -> bool {
+        self.marks_version.load(Ordering::Acquire) > *self.durable.borrow()
     }
 
     /// Sets shard `shard`'s mark and waits until a flush made it durable.
