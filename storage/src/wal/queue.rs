@@ -259,16 +259,6 @@ impl Queue {
         self.per_shard(POSITION_PREFIX, read_u64)
     }
 
-    /// Forgets every recorded position (after resharding, once the new
-    /// shards' positions are set).
-    pub fn clear_positions(&self) -> Result<()> {
-        for kv in self.inner.meta.scan_prefix(POSITION_PREFIX) {
-            let (k, _) = kv?;
-            self.inner.meta.remove(k)?;
-        }
-        Ok(())
-    }
-
     /// Records the positions of shards `0..positions.len()` and forgets any
     /// recorded for a shard beyond them, and every request mark, in one
     /// atomic batch: what is stored is always one shard layout, never a mix
@@ -299,19 +289,13 @@ impl Queue {
             }
             batch.remove(k);
         }
-        let mut stored = Vec::new();
         for kv in self.inner.meta.scan_prefix(MARK_PREFIX) {
-            stored.push(kv?.0);
-        }
-        for k in stored {
-            batch.remove(k);
+            batch.remove(kv?.0);
         }
         for (shard, mark) in marks.iter().enumerate().take(positions.len()) {
             if let Some(mark) = mark {
                 let shard = u32::try_from(shard).unwrap_or(u32::MAX);
-                let mut k = MARK_PREFIX.to_vec();
-                k.extend_from_slice(&shard.to_be_bytes());
-                batch.insert(k, &mark.encode()[..]);
+                batch.insert(shard_key(MARK_PREFIX, shard), &mark.encode()[..]);
             }
         }
         self.inner.meta.apply_batch(batch)?;
@@ -458,7 +442,12 @@ impl Queue {
 }
 
 fn position_key(shard: u32) -> Vec<u8> {
-    let mut k = POSITION_PREFIX.to_vec();
+    shard_key(POSITION_PREFIX, shard)
+}
+
+/// A per-shard meta key: `prefix`, then the shard big-endian.
+fn shard_key(prefix: &[u8], shard: u32) -> Vec<u8> {
+    let mut k = prefix.to_vec();
     k.extend_from_slice(&shard.to_be_bytes());
     k
 }

@@ -144,8 +144,9 @@ impl Ack {
             let q = wal.clone();
             match tokio::task::spawn_blocking(move || q.flush()).await {
                 Ok(Ok(())) => return,
-                Ok(Err(e)) => tracing::error!(component = %id, "flushing the WAL, retrying: {e}"),
-                Err(e) => tracing::error!(component = %id, "flushing the WAL, retrying: {e}"),
+                failed => {
+                    tracing::error!(component = %id, "flushing the WAL, retrying: {failed:?}")
+                }
             }
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(DURABLE_RETRY_MAX);
@@ -197,12 +198,10 @@ pub(super) struct Shared {
     /// so that no commit writes the old shards' positions over the new
     /// layout (which a restart would then resume from, skipping entries).
     pub(super) persisting: Mutex<()>,
-    /// The stored request marks the first shards after an open resume
-    /// with (taken by the first start).
-    pub(super) resume_marks: Mutex<Vec<Option<wal::RequestMark>>>,
-    /// The next sequence number at the open: entries below it may have been
-    /// sent before.
-    pub(super) replay_below: u64,
+    /// Until the first shards start: the next sequence number at the open
+    /// (entries below it may have been sent before), with which those
+    /// shards resume from the marks stored with their positions.
+    pub(super) replay_below: Mutex<Option<u64>>,
     /// Held (shared) by an append from its check of `stop` until its ack is
     /// parked; `close` takes it exclusively once after cancelling `stop`, so
     /// its last flush covers every append that got past the check.
@@ -280,8 +279,7 @@ impl Queue {
             flush_wanted: Notify::new(),
             flushed: Notify::new(),
             positions: Mutex::new(Arc::new(Positions::with_marks(&initial, &marks))),
-            resume_marks: Mutex::new(marks),
-            replay_below,
+            replay_below: Mutex::new(Some(replay_below)),
             persisting: Mutex::new(()),
             appending: RwLock::new(()),
             tail: Tail::new(cfg.queue.capacity.saturating_mul(cfg.queue.shards())),

@@ -156,13 +156,22 @@ fn start(
 ) -> Sending {
     let positions = shared.positions();
     let initial = positions.snapshot();
-    // Only the first shards after an open resume from stored marks.
-    let resume = std::mem::take(
-        &mut *shared
-            .resume_marks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()),
-    );
+    // Only the first shards after an open resume from stored marks: the
+    // marks their positions were installed with.
+    let replay_below = shared
+        .replay_below
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    let resume = match replay_below {
+        Some(below) => positions
+            .marks()
+            .1
+            .into_iter()
+            .map(|m| m.map(|m| (m, below)))
+            .collect(),
+        None => Vec::new(),
+    };
     let cfg = &shared.cfg;
     let capacity = shard_capacity(&cfg.queue, initial.len());
     let mut txs = Vec::new();
@@ -179,11 +188,7 @@ fn start(
             metrics: shared.metrics.clone(),
             stop: stop.clone(),
             cancel: cancel.clone(),
-            resume: resume
-                .get(index)
-                .copied()
-                .flatten()
-                .map(|mark| (mark, shared.replay_below)),
+            resume: resume.get(index).copied().flatten(),
         };
         shards.push(tokio::spawn(shard.run()));
     }
