@@ -57,8 +57,14 @@ impl Kind {
     fn peer_binary(self) -> Result<PathBuf, BenchError> {
         let (binary, package) = match self {
             Kind::Smelter => {
+                // A profiler's wrapper script or another build in place of
+                // this binary: how a heap profile or an A/B comparison runs
+                // the collector under the bench's exact load.
+                if let Some(path) = std::env::var_os("SMELTER_BENCH_COLLECTOR") {
+                    return Ok(PathBuf::from(path));
+                }
                 return std::env::current_exe()
-                    .map_err(|e| BenchError::io("finding the smelter binary", e))
+                    .map_err(|e| BenchError::io("finding the smelter binary", e));
             }
             Kind::PrometheusAgent => ("prometheus", "prometheus"),
             Kind::Vmagent => ("vmagent", "victoria-metrics"),

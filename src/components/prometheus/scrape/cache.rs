@@ -37,12 +37,12 @@
 //! takes over the entry, and within one scrape it is a duplicate (Prometheus
 //! keeps the first sample of a series on a page).
 
-use std::collections::hash_map::{Entry as MapEntry, RandomState};
-use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 
+use hashbrown::HashTable;
 use smelter_storage::exposition::Format;
-use smelter_storage::{Labels, LabelsBuildHasher, Sample, Series};
+use smelter_storage::{Labels, Sample, Series};
 
 use super::arguments::Limits;
 use super::ingest::PageSettings;
@@ -51,29 +51,10 @@ use super::ingest::PageSettings;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Key(u64, u64);
 
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // Already a hash: the table needs only 64 bits of it.
-        state.write_u64(self.0 ^ self.1);
-    }
-}
-
-/// Passes [`Key`]'s precomputed hash through.
-#[derive(Debug, Default, Clone, Copy)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        // Not reached by `Key`; kept correct for any other input.
-        self.0 = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.0);
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
+impl Key {
+    /// Already a hash: the tables need only 64 bits of it.
+    fn table_hash(self) -> u64 {
+        self.0 ^ self.1
     }
 }
 
@@ -86,6 +67,7 @@ const UNTRACKED: u8 = 4;
 
 #[derive(Debug)]
 struct Entry {
+    key: Key,
     labels: Labels,
     /// The scrape that last saw the series.
     seen: u32,
@@ -138,14 +120,23 @@ pub enum Lookup {
 pub struct SeriesKey(Key);
 
 /// One target's series across scrapes (see the module documentation).
+///
+/// The entries sit in one vector, found by raw-text key and by label set
+/// through two tables of `u32` positions into it. Two maps owning
+/// (key, entry) and (label set, key) pairs spent ≈ 150 bytes per series in
+/// buckets, 15 MB at 100 k series (heaptrack, `benches/MEMORY.md`); this
+/// layout spends ≈ 60.
 #[derive(Debug)]
 pub struct ScrapeCache {
     seed: u64,
     fingerprint: Option<Fingerprint>,
     /// The scrape under way; 0 before the first.
     scrape: u32,
-    by_key: HashMap<Key, Entry, BuildHasherDefault<KeyHasher>>,
-    by_labels: HashMap<Labels, Key, LabelsBuildHasher>,
+    entries: Vec<Entry>,
+    /// Positions in `entries`, hashed by [`Key::table_hash`].
+    by_key: HashTable<u32>,
+    /// Positions in `entries`, hashed by [`Labels::stable_hash`].
+    by_labels: HashTable<u32>,
     /// Series of the scrape under way not in the previous one.
     added: usize,
 }
@@ -156,8 +147,9 @@ impl Default for ScrapeCache {
             seed: fresh_seed(),
             fingerprint: None,
             scrape: 0,
-            by_key: HashMap::default(),
-            by_labels: HashMap::default(),
+            entries: Vec::new(),
+            by_key: HashTable::new(),
+            by_labels: HashTable::new(),
             added: 0,
         }
     }
@@ -166,6 +158,12 @@ impl Default for ScrapeCache {
 /// A seed no page can predict.
 fn fresh_seed() -> u64 {
     RandomState::new().hash_one(0x5eed_u64)
+}
+
+/// A position in the entries vector (a target holds far fewer than 2^32
+/// series: `sample_limit` and the body size cap bound a page).
+fn position(index: usize) -> u32 {
+    u32::try_from(index).unwrap_or(u32::MAX)
 }
 
 impl ScrapeCache {
@@ -195,9 +193,14 @@ impl ScrapeCache {
     /// Looks a series up and, if found, marks it seen by this scrape
     /// (`untracked`: not to be tracked for staleness this time).
     pub fn lookup(&mut self, key: SeriesKey, untracked: bool) -> Lookup {
-        let Some(entry) = self.by_key.get_mut(&key.0) else {
+        let entries = &self.entries;
+        let Some(&at) = self
+            .by_key
+            .find(key.0.table_hash(), |&i| entries[i as usize].key == key.0)
+        else {
             return Lookup::Miss;
         };
+        let entry = &mut self.entries[at as usize];
         if entry.seen == self.scrape {
             return Lookup::Duplicate;
         }
@@ -212,48 +215,55 @@ impl ScrapeCache {
     /// known under another text.
     pub fn insert(&mut self, key: SeriesKey, labels: Labels, untracked: bool) -> Option<Labels> {
         let untracked = if untracked { UNTRACKED } else { 0 };
-        // The entry the label set had under its previous text, if any
-        // (every label set has one; a missing one starts afresh).
-        let (labels, previous) = match self.by_labels.entry(labels) {
-            MapEntry::Occupied(mut known) => {
-                let old_key = *known.get();
-                match self.by_key.remove(&old_key) {
-                    Some(entry) if entry.seen == self.scrape => {
-                        self.by_key.insert(old_key, entry);
-                        return None;
-                    }
-                    previous => {
-                        known.insert(key.0);
-                        (known.key().clone(), previous)
-                    }
-                }
-            }
-            MapEntry::Vacant(new) => {
-                let labels = new.key().clone();
-                new.insert(key.0);
-                (labels, None)
-            }
+        let Self {
+            entries,
+            by_key,
+            by_labels,
+            ..
+        } = self;
+        let known = by_labels
+            .find(labels.stable_hash(), |&i| {
+                entries[i as usize].labels == labels
+            })
+            .copied();
+        let Some(at) = known else {
+            let at = position(entries.len());
+            entries.push(Entry {
+                key: key.0,
+                labels,
+                seen: self.scrape,
+                flags: untracked,
+            });
+            let entries = &*entries;
+            by_key.insert_unique(key.0.table_hash(), at, |&i| {
+                entries[i as usize].key.table_hash()
+            });
+            let entry = &entries[at as usize];
+            by_labels.insert_unique(entry.labels.stable_hash(), at, |&i| {
+                entries[i as usize].labels.stable_hash()
+            });
+            self.added += 1;
+            return Some(entry.labels.clone());
         };
-        let entry = match previous {
-            Some(mut entry) => {
-                if entry.flags & IN_PREVIOUS == 0 {
-                    self.added += 1;
-                }
-                entry.seen = self.scrape;
-                entry.flags = (entry.flags & !UNTRACKED) | untracked;
-                entry
-            }
-            None => {
-                self.added += 1;
-                Entry {
-                    labels,
-                    seen: self.scrape,
-                    flags: untracked,
-                }
-            }
-        };
+        // The label set under its previous text.
+        let entry = &mut entries[at as usize];
+        if entry.seen == self.scrape {
+            return None;
+        }
+        if let Ok(old) = by_key.find_entry(entry.key.table_hash(), |&i| i == at) {
+            old.remove();
+        }
+        entry.key = key.0;
+        if entry.flags & IN_PREVIOUS == 0 {
+            self.added += 1;
+        }
+        entry.seen = self.scrape;
+        entry.flags = (entry.flags & !UNTRACKED) | untracked;
         let labels = entry.labels.clone();
-        self.by_key.insert(key.0, entry);
+        let entries = &*entries;
+        by_key.insert_unique(key.0.table_hash(), at, |&i| {
+            entries[i as usize].key.table_hash()
+        });
         Some(labels)
     }
 
@@ -268,9 +278,10 @@ impl ScrapeCache {
     /// for those that were tracked.
     pub fn commit(&mut self, ts_ms: i64) -> Vec<Series> {
         let scrape = self.scrape;
-        let mut gone = Vec::new();
         let mut stale = Vec::new();
-        self.by_key.retain(|_, entry| {
+        let mut i = 0;
+        while i < self.entries.len() {
+            let entry = &mut self.entries[i];
             if entry.seen == scrape {
                 entry.flags = IN_PREVIOUS
                     | if entry.flags & UNTRACKED != 0 {
@@ -278,42 +289,72 @@ impl ScrapeCache {
                     } else {
                         0
                     };
-                return true;
+                i += 1;
+                continue;
             }
-            if entry.flags & (IN_PREVIOUS | PREVIOUS_UNTRACKED) == IN_PREVIOUS {
-                stale.push(entry.labels.clone());
+            let gone = self.remove(i);
+            if gone.flags & (IN_PREVIOUS | PREVIOUS_UNTRACKED) == IN_PREVIOUS {
+                stale.push(gone.labels);
             }
-            gone.push(entry.labels.clone());
-            false
-        });
-        for labels in &gone {
-            self.by_labels.remove(labels);
+            // The last entry moved into `i`: look at it next.
         }
         markers(stale, ts_ms)
+    }
+
+    /// Takes the entry at `at` out of the vector and both tables; the last
+    /// entry moves into its place.
+    fn remove(&mut self, at: usize) -> Entry {
+        let Self {
+            entries,
+            by_key,
+            by_labels,
+            ..
+        } = self;
+        let here = position(at);
+        let entry = &entries[at];
+        if let Ok(found) = by_key.find_entry(entry.key.table_hash(), |&i| i == here) {
+            found.remove();
+        }
+        if let Ok(found) = by_labels.find_entry(entry.labels.stable_hash(), |&i| i == here) {
+            found.remove();
+        }
+        let last = position(entries.len() - 1);
+        let gone = entries.swap_remove(at);
+        if here != last {
+            let moved = &entries[at];
+            if let Some(slot) = by_key.find_mut(moved.key.table_hash(), |&i| i == last) {
+                *slot = here;
+            }
+            if let Some(slot) = by_labels.find_mut(moved.labels.stable_hash(), |&i| i == last) {
+                *slot = here;
+            }
+        }
+        gone
     }
 
     /// Ends a failed scrape, or the target: every tracked series of the
     /// previous successful scrape gets a staleness marker and the cache is
     /// emptied.
     pub fn fail(&mut self, ts_ms: i64) -> Vec<Series> {
-        let stale = self
-            .by_key
-            .drain()
-            .filter(|(_, e)| e.flags & (IN_PREVIOUS | PREVIOUS_UNTRACKED) == IN_PREVIOUS)
-            .map(|(_, e)| e.labels)
-            .collect();
-        self.by_labels = HashMap::default();
+        self.by_key.clear();
+        self.by_labels.clear();
         self.added = 0;
+        let stale = self
+            .entries
+            .drain(..)
+            .filter(|e| e.flags & (IN_PREVIOUS | PREVIOUS_UNTRACKED) == IN_PREVIOUS)
+            .map(|e| e.labels)
+            .collect();
         markers(stale, ts_ms)
     }
 
     /// Number of series cached.
     pub fn len(&self) -> usize {
-        self.by_key.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
+        self.entries.is_empty()
     }
 }
 
@@ -428,6 +469,76 @@ mod tests {
         assert!(markers.is_empty());
         target.scrape(&mut cache, PAGE, TS + 3);
         assert_eq!(cache.len(), 3);
+    }
+
+    #[test]
+    fn churn_over_many_scrapes_keeps_every_sample_with_its_labels() {
+        // Slots whose series are replaced every scrape (as the bench's
+        // churn): every line must come out once, under its own labels.
+        let target = Target::new("node");
+        let mut cache = ScrapeCache::default();
+        let mut generation = [0u32; 200];
+        let mut state = 12345u64;
+        for scrape in 0..60 {
+            for _ in 0..7 {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                generation[(state >> 33) as usize % 200] += 1;
+            }
+            let page: String = (0..200)
+                .map(|i| format!("m{{i=\"{i}\",g=\"{}\"}} {i}\n", generation[i]))
+                .collect();
+            let (out, _) = target.scrape(&mut cache, &page, TS + scrape);
+            assert_eq!(out.series.len(), 200, "scrape {scrape}");
+            for s in &out.series {
+                let i = s.samples[0].value as usize;
+                assert_eq!(s.labels.get("i"), Some(i.to_string().as_str()));
+                assert_eq!(s.labels.get("g"), Some(generation[i].to_string().as_str()));
+            }
+            assert_eq!(cache.len(), 200);
+        }
+    }
+
+    #[test]
+    fn removals_in_the_middle_keep_every_other_series_found() {
+        // Removing an entry moves the last one into its place: both tables
+        // must follow, or a later lookup misses (a new buffer, a wrong
+        // `series_added`) or hits another series.
+        let target = Target::new("node");
+        let mut cache = ScrapeCache::default();
+        let page = |keep: &dyn Fn(usize) -> bool| -> String {
+            (0..60)
+                .filter(|i| keep(*i))
+                .map(|i| format!("m{{i=\"{i}\"}} {i}\n"))
+                .collect()
+        };
+        let (first, _) = target.scrape(&mut cache, &page(&|_| true), TS);
+        let (second, markers) = target.scrape(&mut cache, &page(&|i| i % 3 != 0), TS + 1);
+        assert_eq!(markers.len(), 20);
+        assert_eq!(cache.len(), 40);
+        assert_eq!(cache.by_key.len(), 40);
+        assert_eq!(cache.by_labels.len(), 40);
+        let (third, markers) = target.scrape(&mut cache, &page(&|i| i % 3 != 0), TS + 2);
+        assert!(markers.is_empty());
+        assert_eq!(cache.series_added(), 0);
+        for (b, c) in second.series.iter().zip(&third.series) {
+            assert_eq!(b.labels, c.labels);
+            assert_eq!(
+                b.labels.as_canonical_bytes().as_ptr(),
+                c.labels.as_canonical_bytes().as_ptr()
+            );
+            let wanted = first
+                .series
+                .iter()
+                .find(|s| s.labels == c.labels)
+                .map(|s| s.samples[0].value);
+            assert_eq!(wanted, Some(c.samples[0].value));
+        }
+        // The removed third comes back as new series.
+        target.scrape(&mut cache, &page(&|_| true), TS + 3);
+        assert_eq!(cache.series_added(), 20);
+        assert_eq!(cache.len(), 60);
     }
 
     #[test]

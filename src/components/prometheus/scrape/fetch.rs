@@ -34,8 +34,9 @@ pub type HttpClient = Client<HttpConnector, Empty<Bytes>>;
 /// Each pooled connection keeps its read buffer, and hyper's adaptive buffer
 /// grows towards ~400 KiB while a large page streams in: with 100 targets of
 /// ≈ 200 KiB pages that was 26 MB held by idle connections (heaptrack, see
-/// `benches/MEMORY.md`). Capped at [`READ_BUF_MAX`]; a page is read in more,
-/// smaller reads, and a response head must fit in the cap.
+/// `benches/MEMORY.md`). Capped at [`READ_BUF_MAX`] (a 64 KiB cap still
+/// left 6.5 MB there); a page is read in more, smaller reads, and a
+/// response head must fit in the cap.
 pub fn http_client() -> HttpClient {
     Client::builder(TokioExecutor::new())
         .http1_max_buf_size(READ_BUF_MAX)
@@ -43,7 +44,7 @@ pub fn http_client() -> HttpClient {
 }
 
 /// Upper bound of a scrape connection's read buffer (and so of a response head).
-pub const READ_BUF_MAX: usize = 64 << 10;
+pub const READ_BUF_MAX: usize = 16 << 10;
 
 /// What one GET needs.
 #[derive(Debug, Clone)]
