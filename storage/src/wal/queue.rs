@@ -174,6 +174,7 @@ impl Queue {
     /// position set so far durable. One flush serves many appends.
     pub fn flush(&self) -> Result<()> {
         self.inner.db.flush()?;
+        release_deferred();
         Ok(())
     }
 
