@@ -458,7 +458,9 @@ impl Queue {
 /// times a second so keeps up to 64 replaced leaf nodes — each holding the
 /// values of up to 16 entries — alive for many seconds: a ≈ 15 MB sawtooth of
 /// RSS in `smelter bench --scenario steady` (`benches/MEMORY.md`). After the
-/// hand-over they go at the next epoch advance.
+/// hand-over they go at the next epoch advance. `sled::pin` is sled's handle
+/// on the crossbeam-epoch collector it frees through (public, though left out
+/// of its docs; sled is pinned at 0.34), so this reaches the same bag.
 pub fn release_deferred() {
     sled::pin().flush();
 }
