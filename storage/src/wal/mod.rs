@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use error::{EntryError, EntrySeq, Result, WalError};
-pub use queue::{release_deferred, DropReport, Queue, RequestMark};
+pub use queue::{DropReport, Queue, RequestMark};
 pub use reader::{EncodedEntries, EncodedEntry, Entries, Entry};
 
 /// Tuning of the sled database under a [`Wal`].

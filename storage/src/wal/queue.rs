@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use super::entry::{self, Header};
 use super::error::{EntrySeq, Result, WalError};
-use super::reader::{EncodedEntries, Entries};
+use super::reader::{EncodedEntries, EncodedEntry, Entries};
 use crate::model::Batch;
 use crate::remote_write::EncodedBatch;
 
@@ -188,15 +188,22 @@ impl Queue {
 
     /// Reads entries with sequence number `>= seq`, lazily and in order, in
     /// wire form: the sender's read, which decodes no label set.
-    ///
-    /// Reading pulls pages into sled's cache and evicts others; a thread
-    /// that reads in chunks calls [`release_deferred`] after each.
     pub fn read_encoded_from(&self, seq: u64) -> EncodedEntries {
         EncodedEntries {
             queue: self.inner.name.clone(),
             iter: self.inner.entries.range(entry::key(seq)..),
             scratch: Vec::new(),
         }
+    }
+
+    /// Up to `max` entries from `seq` on, in wire form: the sender's read
+    /// of a backlog, one blocking trip at a time. Reading pulls pages into
+    /// sled's cache and evicts others, so the chunk ends like a write does,
+    /// with the thread's deferred frees handed over ([`release_deferred`]).
+    pub fn read_encoded_chunk(&self, seq: u64, max: usize) -> Vec<Result<EncodedEntry>> {
+        let chunk = self.read_encoded_from(seq).take(max).collect();
+        release_deferred();
+        chunk
     }
 
     /// The sequence number the next append will get.
@@ -461,7 +468,7 @@ impl Queue {
 /// hand-over they go at the next epoch advance. `sled::pin` is sled's handle
 /// on the crossbeam-epoch collector it frees through (public, though left out
 /// of its docs; sled is pinned at 0.34), so this reaches the same bag.
-pub fn release_deferred() {
+fn release_deferred() {
     sled::pin().flush();
 }
 

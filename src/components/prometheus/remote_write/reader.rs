@@ -67,15 +67,8 @@ pub(super) async fn read_loop(
                 let from = next;
                 let until = held.unwrap_or(u64::MAX);
                 let take = READ_CHUNK.min(usize::try_from(until - from).unwrap_or(usize::MAX));
-                let chunk = tokio::task::spawn_blocking(move || {
-                    let chunk =
-                        s.q.read_encoded_from(from)
-                            .take(take)
-                            .collect::<Vec<Result<wal::EncodedEntry, WalError>>>();
-                    wal::release_deferred();
-                    chunk
-                })
-                .await;
+                let chunk =
+                    tokio::task::spawn_blocking(move || s.q.read_encoded_chunk(from, take)).await;
                 let Ok(chunk) = chunk else { return };
                 chunk
             }

@@ -166,6 +166,35 @@ fn position(index: usize) -> u32 {
     u32::try_from(index).unwrap_or(u32::MAX)
 }
 
+/// Adds position `at` to `table`, under `hash` of its entry; `hash` also
+/// rehashes the other positions when the table grows.
+fn index(table: &mut HashTable<u32>, entries: &[Entry], at: u32, hash: fn(&Entry) -> u64) {
+    table.insert_unique(hash(&entries[at as usize]), at, |&i| {
+        hash(&entries[i as usize])
+    });
+}
+
+/// Points the slot of position `from` (found under `hash`) at `to`, or
+/// removes it when `to` is `None`.
+fn reindex(table: &mut HashTable<u32>, hash: u64, from: u32, to: Option<u32>) {
+    if let Ok(slot) = table.find_entry(hash, |&i| i == from) {
+        match to {
+            Some(to) => *slot.into_mut() = to,
+            None => {
+                slot.remove();
+            }
+        }
+    }
+}
+
+fn key_hash(entry: &Entry) -> u64 {
+    entry.key.table_hash()
+}
+
+fn labels_hash(entry: &Entry) -> u64 {
+    entry.labels.stable_hash()
+}
+
 impl ScrapeCache {
     /// Starts a scrape of a page in `format` under `settings`. A change of
     /// what labels depend on redraws the seed, so every key misses once.
@@ -234,25 +263,17 @@ impl ScrapeCache {
                 seen: self.scrape,
                 flags: untracked,
             });
-            let entries = &*entries;
-            by_key.insert_unique(key.0.table_hash(), at, |&i| {
-                entries[i as usize].key.table_hash()
-            });
-            let entry = &entries[at as usize];
-            by_labels.insert_unique(entry.labels.stable_hash(), at, |&i| {
-                entries[i as usize].labels.stable_hash()
-            });
+            index(by_key, entries, at, key_hash);
+            index(by_labels, entries, at, labels_hash);
             self.added += 1;
-            return Some(entry.labels.clone());
+            return Some(entries[at as usize].labels.clone());
         };
-        // The label set under its previous text.
+        // The label set under its previous text: re-keyed to this one.
         let entry = &mut entries[at as usize];
         if entry.seen == self.scrape {
             return None;
         }
-        if let Ok(old) = by_key.find_entry(entry.key.table_hash(), |&i| i == at) {
-            old.remove();
-        }
+        reindex(by_key, key_hash(entry), at, None);
         entry.key = key.0;
         if entry.flags & IN_PREVIOUS == 0 {
             self.added += 1;
@@ -260,10 +281,7 @@ impl ScrapeCache {
         entry.seen = self.scrape;
         entry.flags = (entry.flags & !UNTRACKED) | untracked;
         let labels = entry.labels.clone();
-        let entries = &*entries;
-        by_key.insert_unique(key.0.table_hash(), at, |&i| {
-            entries[i as usize].key.table_hash()
-        });
+        index(by_key, entries, at, key_hash);
         Some(labels)
     }
 
@@ -311,23 +329,14 @@ impl ScrapeCache {
             ..
         } = self;
         let here = position(at);
-        let entry = &entries[at];
-        if let Ok(found) = by_key.find_entry(entry.key.table_hash(), |&i| i == here) {
-            found.remove();
-        }
-        if let Ok(found) = by_labels.find_entry(entry.labels.stable_hash(), |&i| i == here) {
-            found.remove();
-        }
+        reindex(by_key, key_hash(&entries[at]), here, None);
+        reindex(by_labels, labels_hash(&entries[at]), here, None);
         let last = position(entries.len() - 1);
         let gone = entries.swap_remove(at);
         if here != last {
             let moved = &entries[at];
-            if let Some(slot) = by_key.find_mut(moved.key.table_hash(), |&i| i == last) {
-                *slot = here;
-            }
-            if let Some(slot) = by_labels.find_mut(moved.labels.stable_hash(), |&i| i == last) {
-                *slot = here;
-            }
+            reindex(by_key, key_hash(moved), last, Some(here));
+            reindex(by_labels, labels_hash(moved), last, Some(here));
         }
         gone
     }
@@ -418,6 +427,15 @@ mod tests {
 
     const PAGE: &str = "a{x=\"1\"} 1\na{x=\"2\"} 2\nb 3\n";
 
+    /// Equal label sets, and not rebuilt: the very same buffer.
+    fn assert_same_buffer(a: &Labels, b: &Labels) {
+        assert_eq!(a, b);
+        assert_eq!(
+            a.as_canonical_bytes().as_ptr(),
+            b.as_canonical_bytes().as_ptr()
+        );
+    }
+
     #[test]
     fn a_hit_returns_the_same_labels_buffer() {
         let target = Target::new("node");
@@ -431,12 +449,7 @@ mod tests {
         assert_eq!((second.total, second.added), (3, 3));
         assert_eq!(cache.series_added(), 0);
         for (a, b) in first.series.iter().zip(&second.series) {
-            assert_eq!(a.labels, b.labels);
-            // Not rebuilt: the very same buffer.
-            assert_eq!(
-                a.labels.as_canonical_bytes().as_ptr(),
-                b.labels.as_canonical_bytes().as_ptr()
-            );
+            assert_same_buffer(&a.labels, &b.labels);
         }
         assert_eq!(
             names(&second.series),
@@ -523,11 +536,7 @@ mod tests {
         assert!(markers.is_empty());
         assert_eq!(cache.series_added(), 0);
         for (b, c) in second.series.iter().zip(&third.series) {
-            assert_eq!(b.labels, c.labels);
-            assert_eq!(
-                b.labels.as_canonical_bytes().as_ptr(),
-                c.labels.as_canonical_bytes().as_ptr()
-            );
+            assert_same_buffer(&b.labels, &c.labels);
             let wanted = first
                 .series
                 .iter()
