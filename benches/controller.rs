@@ -182,6 +182,11 @@ fn report(what: &str, samples: &mut [Sample]) {
     samples.sort_by_key(|s| s.wall);
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     let n = samples.len();
+    if n == 0 {
+        // `CTL_BENCH_RELOADS=0`: only the loads were measured.
+        println!("{what:<40} (not run)");
+        return;
+    }
     let mut cpus: Vec<Duration> = samples.iter().map(|s| s.cpu).collect();
     cpus.sort();
     println!(

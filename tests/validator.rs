@@ -271,6 +271,71 @@ fn unknown_component_gets_a_hint() {
     assert_eq!(v.hints[0].message, "did you mean \"prometheus.scrape\"?");
 }
 
+/// A configuration large enough to be checked on several threads gives the
+/// diagnostics, hints and edges of the sequential check, in block order.
+#[test]
+fn a_large_configuration_is_checked_in_block_order() {
+    const BLOCKS: usize = 9_000;
+    let unknown = [100, 8_990];
+    let dangling = 4_500;
+    let mut src = String::from("discovery.relabel \"root\" {\n  targets = []\n}\n");
+    for i in 1..BLOCKS {
+        let kind = if unknown.contains(&i) {
+            "prometheus.scrap"
+        } else {
+            "discovery.relabel"
+        };
+        let from = if i == dangling { "nowhere" } else { "root" };
+        src.push_str(&format!(
+            "{kind} \"b{i}\" {{\n  targets = discovery.relabel.{from}.output\n}}\n"
+        ));
+    }
+    let v = smelter::controller::check(
+        &[("main.alloy".to_string(), src.into_bytes())],
+        &Options::default(),
+    );
+    let got: Vec<(u32, &str)> = v
+        .diagnostics
+        .0
+        .iter()
+        .map(|d| (d.start.line, d.message.as_str()))
+        .collect();
+    let line = |i: usize| 3 * i as u32 + 1;
+    assert_eq!(
+        got,
+        [
+            (
+                line(100),
+                "cannot find the definition of component name \"prometheus.scrap\""
+            ),
+            (
+                line(4_500) + 1,
+                "component \"discovery.relabel.nowhere.output\" does not exist or is out of scope"
+            ),
+            (
+                line(8_990),
+                "cannot find the definition of component name \"prometheus.scrap\""
+            ),
+        ]
+    );
+    let hints: Vec<(usize, &str)> = v
+        .hints
+        .iter()
+        .map(|h| (h.diagnostic, h.message.as_str()))
+        .collect();
+    let hint = "did you mean \"prometheus.scrape\"?";
+    assert_eq!(hints, [(0, hint), (2, hint)]);
+    let g = v.graph.expect("graph");
+    // Every block but the root, the two unknown ones and the dangling one
+    // reads the root, in block order.
+    let edges: Vec<(usize, usize)> = g.edges.iter().map(|e| (e.from, e.to)).collect();
+    let expected: Vec<(usize, usize)> = (1..BLOCKS)
+        .filter(|i| !unknown.contains(i) && *i != dangling)
+        .map(|i| (i, 0))
+        .collect();
+    assert_eq!(edges, expected);
+}
+
 #[test]
 fn hostile_inputs_do_not_panic() {
     for src in [

@@ -7,9 +7,9 @@
 //! A `declare` body or a `foreach` template is a nested [`Graph`] hanging off
 //! its node: its own scope of IDs, evaluated per instance.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::id_map::IdMap;
 use crate::syntax::ast::BlockStmt;
 use crate::syntax::{Position, SourceFile};
 
@@ -95,7 +95,7 @@ pub struct Graph {
     pub nodes: Vec<Node>,
     pub edges: Vec<Edge>,
     pub outer_refs: Vec<OuterRef>,
-    index: HashMap<String, usize>,
+    index: IdMap<String, usize>,
 }
 
 impl Graph {

@@ -9,6 +9,7 @@
 pub mod alloy_components;
 pub mod arguments;
 pub mod graph;
+pub mod id_map;
 pub mod incremental;
 pub mod loader;
 pub mod refs;

@@ -20,6 +20,7 @@ use crate::syntax::ast::{BlockStmt, Body, Expr, LitKind, Stmt};
 use crate::syntax::{parse_statements, Diagnostic, Diagnostics, Pos, Position, SourceFile};
 
 use super::graph::{Edge, Graph, Node, NodeKind, OuterRef};
+use super::id_map::IdMap;
 use super::refs;
 use super::registry::{Registry, Stability, DEFAULT_REGISTRY};
 use super::schema::{self, check_block, Schema, CONFIG};
@@ -237,7 +238,7 @@ struct Validator<'o, 'r> {
 /// Where duplicate detection remembers the first block of each ID: its file
 /// and offset, resolved to a line and column only for a message (a clean
 /// load of a large file then never builds its line table).
-type Seen = HashMap<String, (SourceFile, Pos)>;
+type Seen = IdMap<String, (SourceFile, Pos)>;
 
 fn range(file: &SourceFile, start: Pos, len: usize) -> (Position, Position) {
     let end = start.saturating_add((len as u32).saturating_sub(1));
@@ -371,7 +372,7 @@ impl Validator<'_, '_> {
     }
 
     fn build_declares(&mut self, scope: &mut Scope, declares: Vec<(SourceFile, BlockStmt)>) {
-        let mut seen = Seen::new();
+        let mut seen = Seen::default();
         for (i, (file, mut b)) in declares.into_iter().enumerate() {
             let mut diags = Vec::new();
             if b.label.is_empty() {
@@ -413,7 +414,7 @@ impl Validator<'_, '_> {
     }
 
     fn build_configs(&mut self, scope: &mut Scope, configs: Vec<(SourceFile, BlockStmt)>) {
-        let mut seen = Seen::new();
+        let mut seen = Seen::default();
         for (i, (file, b)) in configs.into_iter().enumerate() {
             let mut diags = Vec::new();
             let mut id = b.id();
@@ -540,7 +541,7 @@ impl Validator<'_, '_> {
     }
 
     fn build_components(&mut self, scope: &mut Scope, components: Vec<(SourceFile, BlockStmt)>) {
-        let mut seen = Seen::with_capacity(components.len());
+        let mut seen = Seen::with_capacity_and_hasher(components.len(), Default::default());
         scope.graph.reserve(components.len());
         scope.extra.reserve(components.len());
         for (i, (file, b)) in components.into_iter().enumerate() {
@@ -572,7 +573,7 @@ impl Validator<'_, '_> {
     }
 
     fn build_services(&mut self, scope: &mut Scope, services: Vec<(SourceFile, BlockStmt)>) {
-        let mut seen = Seen::new();
+        let mut seen = Seen::default();
         for (i, (file, b)) in services.into_iter().enumerate() {
             let mut diags = Vec::new();
             let mut id = b.id();
@@ -615,61 +616,39 @@ impl Validator<'_, '_> {
         registries: &[&HashMap<String, Custom>],
         out: &mut Vec<Diagnostic>,
     ) {
-        let mut edges = Vec::new();
-        let mut outer_refs = Vec::new();
-        for i in 0..scope.graph.nodes.len() {
-            let node = &scope.graph.nodes[i];
-            let extra = &scope.extra[i];
-            match &extra.check {
-                ArgCheck::None => out.extend(extra.diags.iter().cloned()),
-                ArgCheck::Static(s) => {
-                    out.extend(extra.diags.iter().cloned());
-                    check_block(&node.file, &node.block, s, out);
+        let mut found = Findings::default();
+        let nodes = scope.graph.nodes.len();
+        let flat = scope.extra.iter().all(|e| e.child.is_none());
+        if flat && nodes >= PARALLEL_CHECK_MIN {
+            found = self.check_nodes_in_parallel(scope, outer, registries);
+        } else {
+            for i in 0..nodes {
+                if !self.check_node(scope, i, registries, &mut found) {
+                    // Alloy does not look at an unknown component's references.
+                    continue;
                 }
-                ArgCheck::Component => {
-                    match self.lookup(&node.name, &scope.custom, registries) {
-                        Ok(s) => {
-                            out.extend(extra.diags.iter().cloned());
-                            if let Some(s) = s {
-                                check_block(&node.file, &node.block, &s, out);
-                            }
-                        }
-                        Err(msg) => {
-                            out.extend(extra.diags.iter().cloned());
-                            out.push(error_at(
-                                &node.file,
-                                node.block.name_pos,
-                                node.name.len(),
-                                msg,
-                            ));
-                            if let Some(s) = self.opts.registry.suggest(&node.name) {
-                                self.hints.push(Hint {
-                                    diagnostic: out.len() - 1,
-                                    message: format!("did you mean {s:?}?"),
-                                });
-                            }
-                            // Alloy does not look at an unknown component's references.
-                            continue;
-                        }
+                if let Some(mut child) = scope.extra[i].child.take() {
+                    // The child's findings come after its parent's own
+                    // diagnostics and before its references'.
+                    let mut regs = registries.to_vec();
+                    regs.push(&scope.custom);
+                    found.flush(out, &mut self.hints);
+                    if child.foreach {
+                        let mut chain = outer.to_vec();
+                        chain.push(&scope.graph);
+                        self.check_scope(&mut child, &chain, &regs, out);
+                    } else {
+                        self.check_scope(&mut child, &[], &regs, out);
                     }
+                    scope.extra[i].child = Some(child);
                 }
+                self.check_node_references(scope, i, outer, &mut found);
             }
-
-            if let Some(mut child) = scope.extra[i].child.take() {
-                let mut regs = registries.to_vec();
-                regs.push(&scope.custom);
-                if child.foreach {
-                    let mut chain = outer.to_vec();
-                    chain.push(&scope.graph);
-                    self.check_scope(&mut child, &chain, &regs, out);
-                } else {
-                    self.check_scope(&mut child, &[], &regs, out);
-                }
-                scope.extra[i].child = Some(child);
-            }
-
-            self.check_references(scope, i, outer, &mut edges, &mut outer_refs, out);
         }
+        found.flush(out, &mut self.hints);
+        let Findings {
+            edges, outer_refs, ..
+        } = found;
         scope.graph.edges = edges;
         scope.graph.outer_refs = outer_refs;
 
@@ -693,6 +672,106 @@ impl Validator<'_, '_> {
         for n in selfref {
             out.push(header(&scope.graph.nodes[n], "cannot reference self"));
         }
+    }
+
+    /// Check node `i`'s arguments against its schema; false when its kind
+    /// is unknown (its references are then left alone, as Alloy does).
+    fn check_node(
+        &self,
+        scope: &Scope,
+        i: usize,
+        registries: &[&HashMap<String, Custom>],
+        found: &mut Findings,
+    ) -> bool {
+        let node = &scope.graph.nodes[i];
+        let extra = &scope.extra[i];
+        let out = &mut found.diags;
+        out.extend(extra.diags.iter().cloned());
+        match &extra.check {
+            ArgCheck::None => {}
+            ArgCheck::Static(s) => check_block(&node.file, &node.block, s, out),
+            ArgCheck::Component => match self.lookup(&node.name, &scope.custom, registries) {
+                Ok(Some(s)) => check_block(&node.file, &node.block, s, out),
+                Ok(None) => {}
+                Err(msg) => {
+                    out.push(error_at(
+                        &node.file,
+                        node.block.name_pos,
+                        node.name.len(),
+                        msg,
+                    ));
+                    if let Some(s) = self.opts.registry.suggest(&node.name) {
+                        found.hints.push(Hint {
+                            diagnostic: out.len() - 1,
+                            message: format!("did you mean {s:?}?"),
+                        });
+                    }
+                    return false;
+                }
+            },
+        }
+        true
+    }
+
+    /// [`Validator::check_references`] into `found`.
+    fn check_node_references(
+        &self,
+        scope: &Scope,
+        i: usize,
+        outer: &[&Graph],
+        found: &mut Findings,
+    ) {
+        let Findings {
+            diags,
+            edges,
+            outer_refs,
+            ..
+        } = found;
+        self.check_references(scope, i, outer, edges, outer_refs, diags);
+    }
+
+    /// The node checks of a scope without nested scopes, its nodes split
+    /// into one contiguous run per core; the runs' findings are joined in
+    /// node order, so the diagnostics are exactly the sequential ones.
+    fn check_nodes_in_parallel(
+        &self,
+        scope: &Scope,
+        outer: &[&Graph],
+        registries: &[&HashMap<String, Custom>],
+    ) -> Findings {
+        let nodes = scope.graph.nodes.len();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8);
+        let run = nodes.div_ceil(threads);
+        let check_run = |range: std::ops::Range<usize>| {
+            let mut found = Findings::default();
+            for i in range {
+                if self.check_node(scope, i, registries, &mut found) {
+                    self.check_node_references(scope, i, outer, &mut found);
+                }
+            }
+            found
+        };
+        let runs: Vec<Findings> = std::thread::scope(|s| {
+            let check_run = &check_run;
+            let handles: Vec<_> = (1..threads)
+                .map(|t| s.spawn(move || check_run(t * run..((t + 1) * run).min(nodes))))
+                .collect();
+            let mut runs = vec![check_run(0..run.min(nodes))];
+            for handle in handles {
+                match handle.join() {
+                    Ok(found) => runs.push(found),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            runs
+        });
+        let mut all = Findings::default();
+        for found in runs {
+            all.append(found);
+        }
+        all
     }
 
     /// Resolve node `i`'s traversals against the node IDs of its scope and
@@ -822,19 +901,19 @@ impl Validator<'_, '_> {
     /// The schema to check a component against: `Ok(None)` when the kind
     /// exists but its shape is unknown, `Err` with Alloy's message when it
     /// cannot be used.
-    fn lookup(
-        &self,
+    fn lookup<'a>(
+        &'a self,
         name: &str,
-        own: &HashMap<String, Custom>,
-        registries: &[&HashMap<String, Custom>],
-    ) -> Result<Option<Schema>, String> {
+        own: &'a HashMap<String, Custom>,
+        registries: &[&'a HashMap<String, Custom>],
+    ) -> Result<Option<&'a Schema>, String> {
         let namespace = name.split('.').next().unwrap_or(name);
         let custom = std::iter::once(own)
             .chain(registries.iter().rev().copied())
             .find_map(|r| r.get(namespace));
         match custom {
             Some(Custom::Import) => return Ok(None),
-            Some(Custom::Declare(s)) => return Ok(Some(s.clone())),
+            Some(Custom::Declare(s)) => return Ok(Some(s)),
             None => {}
         }
         let reg = self.opts.registry;
@@ -857,7 +936,46 @@ impl Validator<'_, '_> {
         {
             return Err(msg);
         }
-        Ok(reg.schema(name).cloned())
+        Ok(reg.schema(name))
+    }
+}
+
+/// Scopes of at least this many nodes, none with a nested scope, are
+/// checked on every core: a 100 k-component configuration spends half of
+/// its validation resolving references (measured with `benches/controller.rs`).
+const PARALLEL_CHECK_MIN: usize = 4096;
+
+/// What checking some of a scope's nodes found, in node order; `hints`
+/// index into `diags`.
+#[derive(Default)]
+struct Findings {
+    diags: Vec<Diagnostic>,
+    hints: Vec<Hint>,
+    edges: Vec<Edge>,
+    outer_refs: Vec<OuterRef>,
+}
+
+impl Findings {
+    /// `later`'s findings after these.
+    fn append(&mut self, later: Findings) {
+        let offset = self.diags.len();
+        self.diags.extend(later.diags);
+        self.hints.extend(later.hints.into_iter().map(|h| Hint {
+            diagnostic: h.diagnostic + offset,
+            ..h
+        }));
+        self.edges.extend(later.edges);
+        self.outer_refs.extend(later.outer_refs);
+    }
+
+    /// Move the diagnostics (and their hints) found so far to `out`.
+    fn flush(&mut self, out: &mut Vec<Diagnostic>, hints: &mut Vec<Hint>) {
+        let offset = out.len();
+        out.append(&mut self.diags);
+        hints.extend(self.hints.drain(..).map(|h| Hint {
+            diagnostic: h.diagnostic + offset,
+            ..h
+        }));
     }
 }
 
@@ -912,7 +1030,7 @@ pub(crate) fn check_lone_component(
     };
     let mut out = Vec::new();
     if let Some(s) = v.lookup(&name, &HashMap::new(), &[]).ok()? {
-        check_block(file, block, &s, &mut out);
+        check_block(file, block, s, &mut out);
     }
     let find = |dep: &str| exists(dep).then_some(Target::Elsewhere);
     let mut deps: Vec<String> = v

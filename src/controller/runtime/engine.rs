@@ -21,12 +21,13 @@ use smelter_dataflows::control_plane::{ArgsChange, Change, ControlPlane, NodeId}
 use tokio::sync::{mpsc, oneshot};
 
 use super::data_plane::DataPlaneRuntime;
-use super::lifecycle::Lifecycle;
+use super::lifecycle::{BuildJob, Lifecycle};
 use super::shared_value::SharedValue;
 use super::state::{NodeState, SharedState};
 use crate::component::registry::{self, data_plane_role};
 use crate::component::{DataPlaneLink, DataPlaneRole, ExportsChange, Health};
 use crate::controller::arguments::evaluate_body;
+use crate::controller::id_map::IdMap;
 use crate::controller::incremental::Patch;
 use crate::controller::loader::{Plan, PlannedNode};
 use crate::syntax::ast::BlockStmt;
@@ -52,7 +53,7 @@ pub(crate) enum Command {
 /// Node names ↔ the control plane's dense IDs.
 #[derive(Default)]
 struct Interner {
-    ids: HashMap<String, NodeId>,
+    ids: IdMap<String, NodeId>,
     names: Vec<String>,
 }
 
@@ -170,7 +171,7 @@ pub(crate) struct Engine {
     evaluated: Evaluated,
     /// The installed plan by node ID (a hash map: a reload looks up every
     /// node once and never needs them in order).
-    current: HashMap<String, PlannedNode>,
+    current: IdMap<String, PlannedNode>,
     lifecycle: Lifecycle,
     data_plane: DataPlaneRuntime,
     shared: Arc<SharedState>,
@@ -196,7 +197,7 @@ impl Engine {
             bodies,
             interner,
             evaluated,
-            current: HashMap::new(),
+            current: IdMap::default(),
             lifecycle,
             data_plane: DataPlaneRuntime::new(workers, shared.data_plane.clone()),
             shared,
@@ -277,7 +278,7 @@ impl Engine {
 
     fn load(&mut self, plan: Plan) -> Result<(), String> {
         let mut changes = Vec::new();
-        let new: HashMap<String, PlannedNode> =
+        let new: IdMap<String, PlannedNode> =
             plan.nodes.into_iter().map(|n| (n.id.clone(), n)).collect();
         // Bodies that may have lost their node: those of changed and removed
         // nodes (kept O(changed) rather than a sweep over every body).
@@ -303,6 +304,7 @@ impl Engine {
 
         let unknown = new.len().saturating_sub(self.current.len());
         self.interner.borrow_mut().reserve(unknown);
+        self.write_nodes().reserve(unknown);
         self.upsert(new.values(), &mut changes, &mut stale_bodies);
         {
             // A full load starts the files' histories afresh: every body,
@@ -545,9 +547,11 @@ impl Engine {
         // built before the plane is synced, so its graph can include them.
         let (sources, others): (Vec<_>, Vec<_>) =
             fresh.into_iter().partition(|(_, _, source)| *source);
+        self.prebuild(&others);
         for (id, value, _) in others {
             self.apply_component(&id, value, DataPlaneLink::default(), &mut errors);
         }
+        self.lifecycle.discard_prebuilt();
         for (id, value, _) in &sources {
             let valid = self
                 .kind_of(id)
@@ -589,6 +593,32 @@ impl Engine {
         } else {
             Err(errors.join("\n"))
         }
+    }
+
+    /// Build ahead, on every core, the components of `fresh` that are
+    /// built for the first time and are not part of the data plane (whose
+    /// builds wait for the plane's links).
+    fn prebuild(&mut self, fresh: &[(String, Arc<Value>, bool)]) {
+        let jobs: Vec<BuildJob> = {
+            let nodes = read_nodes(&self.shared);
+            fresh
+                .iter()
+                .filter(|(id, _, _)| !self.lifecycle.is_running(id))
+                .filter_map(|(id, args, _)| {
+                    let state = nodes.get(id)?;
+                    if data_plane_role(&state.kind).is_some() {
+                        return None;
+                    }
+                    Some(BuildJob {
+                        id: id.clone(),
+                        registration: registry::find(&state.kind)?,
+                        health: state.component_health.clone(),
+                        args: args.clone(),
+                    })
+                })
+                .collect()
+        };
+        self.lifecycle.prebuild(jobs);
     }
 
     fn kind_of(&self, id: &str) -> Option<String> {
@@ -654,21 +684,19 @@ impl Engine {
         }
     }
 
-    fn write_nodes(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, NodeState>> {
+    fn write_nodes(&self) -> std::sync::RwLockWriteGuard<'_, IdMap<String, NodeState>> {
         write_nodes(&self.shared)
     }
 }
 
-fn write_nodes(
-    shared: &SharedState,
-) -> std::sync::RwLockWriteGuard<'_, HashMap<String, NodeState>> {
+fn write_nodes(shared: &SharedState) -> std::sync::RwLockWriteGuard<'_, IdMap<String, NodeState>> {
     match shared.nodes.write() {
         Ok(g) => g,
         Err(p) => p.into_inner(),
     }
 }
 
-fn read_nodes(shared: &SharedState) -> std::sync::RwLockReadGuard<'_, HashMap<String, NodeState>> {
+fn read_nodes(shared: &SharedState) -> std::sync::RwLockReadGuard<'_, IdMap<String, NodeState>> {
     match shared.nodes.read() {
         Ok(g) => g,
         Err(p) => p.into_inner(),

@@ -4,12 +4,13 @@
 //! The control-plane thread is the only writer; readers take a snapshot under
 //! a read lock, so a slow HTTP client never holds up evaluation.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::RwLock;
 
 use crate::component::health::HealthReport;
 use crate::component::{Exports, Health};
+use crate::controller::id_map::IdMap;
 use crate::syntax::Value;
 
 /// One component as the outside world sees it.
@@ -80,7 +81,7 @@ pub struct SharedState {
     /// By ID. A hash map: the control plane looks nodes up several times
     /// per build, and in a 100 k-node `BTreeMap` each look-up was ~17
     /// string comparisons on IDs sharing long prefixes; readers sort.
-    pub(crate) nodes: RwLock<HashMap<String, NodeState>>,
+    pub(crate) nodes: RwLock<IdMap<String, NodeState>>,
     ready: AtomicBool,
     last_load_ok: AtomicBool,
     last_load_success_unix: AtomicU64,
@@ -183,7 +184,7 @@ impl SharedState {
 
 /// Every node's incoming references (each list sorted), in one pass over
 /// the edges.
-fn referenced_by_all(nodes: &HashMap<String, NodeState>) -> BTreeMap<&str, Vec<String>> {
+fn referenced_by_all(nodes: &IdMap<String, NodeState>) -> BTreeMap<&str, Vec<String>> {
     let mut incoming: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for (id, n) in nodes {
         for to in &n.references_to {
@@ -196,7 +197,7 @@ fn referenced_by_all(nodes: &HashMap<String, NodeState>) -> BTreeMap<&str, Vec<S
     incoming
 }
 
-fn referenced_by(nodes: &HashMap<String, NodeState>, id: &str) -> Vec<String> {
+fn referenced_by(nodes: &IdMap<String, NodeState>, id: &str) -> Vec<String> {
     let mut by: Vec<String> = nodes
         .iter()
         .filter(|(_, n)| n.references_to.iter().any(|r| r == id))
