@@ -252,7 +252,7 @@ fn graph_is_exposed() {
     assert_eq!(ids, ["prometheus.relabel.a", "prometheus.relabel.b"]);
     assert_eq!(g.edges.len(), 1);
     assert_eq!((g.edges[0].from, g.edges[0].to), (0, 1));
-    assert_eq!(g.edges[0].start.to_string(), "main.alloy:2:17");
+    assert_eq!(g.edges[0].start().to_string(), "main.alloy:2:17");
     assert_eq!(g.topological_order(), Ok(vec![1, 0]));
 }
 

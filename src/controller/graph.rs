@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::id_map::IdMap;
 use crate::syntax::ast::BlockStmt;
-use crate::syntax::{Position, SourceFile};
+use crate::syntax::{Pos, Position, SourceFile};
 
 /// What a node stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,16 +67,55 @@ impl Node {
 
 /// A reference from one node's body to another node of the same graph:
 /// `from` depends on `to`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Edge {
     pub from: usize,
     pub to: usize,
-    /// The whole traversal as written, e.g. `["loki", "write", "x", "receiver"]`.
-    pub traversal: Vec<String>,
-    /// The traversal's range in `from`'s file.
-    pub start: Position,
-    pub end: Position,
+    /// `from`'s file and the traversal's range in it, resolved to lines and
+    /// columns only when asked: a clean load of a large file never builds
+    /// the file's line table (a 13 MB file has a million lines).
+    file: SourceFile,
+    start: Pos,
+    end: Pos,
 }
+
+impl Edge {
+    /// An edge whose traversal spans `start..end` (byte offsets) of `file`.
+    pub fn new(from: usize, to: usize, file: &SourceFile, start: Pos, end: Pos) -> Self {
+        Edge {
+            from,
+            to,
+            file: file.clone(),
+            start,
+            end,
+        }
+    }
+
+    /// Where the traversal (`loki.write.x.receiver`) starts.
+    pub fn start(&self) -> Position {
+        self.file.position(self.start)
+    }
+
+    /// Where the traversal ends.
+    pub fn end(&self) -> Position {
+        self.file.position(self.end)
+    }
+}
+
+impl PartialEq for Edge {
+    fn eq(&self, other: &Self) -> bool {
+        (self.from, self.to, self.file.name(), self.start, self.end)
+            == (
+                other.from,
+                other.to,
+                other.file.name(),
+                other.start,
+                other.end,
+            )
+    }
+}
+
+impl Eq for Edge {}
 
 /// A reference from a `foreach` template to a node outside the template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,13 +285,8 @@ mod tests {
             });
         }
         for &(from, to) in edges {
-            g.edges.push(Edge {
-                from,
-                to,
-                traversal: Vec::new(),
-                start: Position::default(),
-                end: Position::default(),
-            });
+            g.edges
+                .push(Edge::new(from, to, &SourceFile::new("t", Vec::new()), 0, 0));
         }
         g
     }

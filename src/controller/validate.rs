@@ -796,17 +796,11 @@ impl Validator<'_, '_> {
         };
         for r in self.references(&node.file, &node.block, find, out) {
             match r.target {
-                Target::Local(to) => edges.push(Edge {
-                    from: i,
-                    to,
-                    traversal: r.traversal,
-                    start: node.file.position(r.start),
-                    end: node.file.position(r.end),
-                }),
+                Target::Local(to) => edges.push(Edge::new(i, to, &node.file, r.start, r.end)),
                 Target::Elsewhere => outer_refs.push(OuterRef {
                     from: i,
                     target: r.id,
-                    traversal: r.traversal,
+                    traversal: r.traversal.iter().map(|id| id.name.to_string()).collect(),
                     start: node.file.position(r.start),
                     end: node.file.position(r.end),
                 }),
@@ -829,12 +823,18 @@ impl Validator<'_, '_> {
             let (Some(first), Some(last)) = (t.first(), t.last()) else {
                 continue;
             };
+            let (start_pos, end_pos) = (first.pos, last.end_pos());
             // Positions need the file's line table: resolved only for a
             // diagnostic or an edge (an incremental reload of a clean block
             // of a 13 MB file must not build it).
             let start = || file.position(first.pos);
             let end = || file.position(last.end_pos());
-            let full: Vec<String> = t.iter().map(|id| id.name.to_string()).collect();
+            let dotted = || {
+                t.iter()
+                    .map(|id| id.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".")
+            };
             let head = first.name.as_str();
             // The shortest dotted prefix naming a block, grown in one buffer.
             let mut prefix = String::new();
@@ -845,7 +845,7 @@ impl Validator<'_, '_> {
                 prefix.push_str(&segment.name);
                 find(&prefix).map(|target| (target, prefix.clone()))
             });
-            let in_scope = self.vars.contains(head) || refs::is_stdlib(head);
+            let in_scope = || self.vars.contains(head) || refs::is_stdlib(head);
             match target {
                 Some((target, id)) => {
                     if refs::is_stdlib(head) {
@@ -860,18 +860,15 @@ impl Validator<'_, '_> {
                     found.push(Reference {
                         target,
                         id,
-                        traversal: full,
-                        start: first.pos,
-                        end: last.end_pos(),
+                        traversal: t,
+                        start: start_pos,
+                        end: end_pos,
                     });
                 }
-                None if !in_scope => out.push(
+                None if !in_scope() => out.push(
                     Diagnostic::error(
                         start(),
-                        format!(
-                            "component {:?} does not exist or is out of scope",
-                            full.join(".")
-                        ),
+                        format!("component {:?} does not exist or is out of scope", dotted()),
                     )
                     .with_end(end()),
                 ),
@@ -884,7 +881,7 @@ impl Validator<'_, '_> {
                     .with_end(end()),
                 ),
                 None => {
-                    let name = full.join(".");
+                    let name = dotted();
                     if refs::is_stdlib_experimental(&name) {
                         if let Some(msg) =
                             Stability::Experimental.check_allowed(self.opts.min_stability, &name)
@@ -993,7 +990,7 @@ struct Reference {
     target: Target,
     /// The referenced node's ID (the traversal's prefix that names it).
     id: String,
-    traversal: Vec<String>,
+    traversal: refs::Traversal,
     /// Offsets in the block's file, resolved by the caller when needed.
     start: Pos,
     end: Pos,
