@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use crate::component::derived::run_derived_exports;
 use crate::component::{
-    Args, BuildContext, Component, ComponentError, Exports, Health, Registration, RunContext,
-    RunFuture,
+    Args, BuildContext, Component, ComponentError, DerivedRegistration, Exports, Health,
+    Registration, RunContext, RunFuture,
 };
 use crate::components::common::relabel::{
     self, relabel_rule_schema, rule_blocks, rules_to_value, Rule,
@@ -25,6 +25,21 @@ pub fn registration() -> Registration {
         validate: |v| Arguments::from_value(v).map(|_| ()),
         build,
     }
+}
+
+/// The runtime's way of running it: no task, the exports derived on update.
+pub fn derived_registration() -> DerivedRegistration {
+    DerivedRegistration {
+        name: "discovery.relabel",
+        derive,
+        healthy: HEALTHY,
+    }
+}
+
+const HEALTHY: &str = "targets relabelled";
+
+fn derive(args: &Value) -> Result<Value, ComponentError> {
+    Arguments::from_value(args).map(|a| a.exports())
 }
 
 fn schema() -> Schema {
@@ -97,8 +112,8 @@ impl Component for DiscoveryRelabel {
             ctx,
             self.exports,
             self.health,
-            "targets relabelled",
-            |args| Arguments::from_value(args).map(|a| a.exports()),
+            HEALTHY,
+            derive,
         ))
     }
 }

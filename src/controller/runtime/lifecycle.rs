@@ -27,11 +27,28 @@ use crate::syntax::Value;
 /// How long a stopping component may take before the runtime stops waiting.
 const STOP_DEADLINE: Duration = Duration::from_secs(10);
 
-struct Running {
-    cancel: CancellationToken,
-    args: watch::Sender<Arc<Value>>,
-    /// Closed when the task has ended (its sender lives in the task).
-    done: oneshot::Receiver<()>,
+enum Running {
+    /// A component with its own task.
+    Task {
+        cancel: CancellationToken,
+        args: watch::Sender<Arc<Value>>,
+        /// Closed when the task has ended (its sender lives in the task).
+        done: oneshot::Receiver<()>,
+    },
+    /// A kind whose exports this runtime derives on every update
+    /// ([`registry::derived`]): nothing runs, nothing to stop.
+    Derived {
+        kind: &'static registry::DerivedRegistration,
+        exports: Exports,
+        health: Health,
+    },
+}
+
+/// What a build made.
+enum Built {
+    Task(Box<dyn Component>),
+    /// The exports were derived and published.
+    Derived(&'static registry::DerivedRegistration),
 }
 
 /// A component's task, built but not yet handed to tokio.
@@ -51,10 +68,11 @@ pub(crate) struct BuildJob {
     pub args: Arc<Value>,
 }
 
-/// A component built ahead, with the exports handle it was built with.
+/// A component built (ahead, or in place), with the exports handle it was
+/// built with.
 struct Prebuilt {
     exports: Exports,
-    component: Result<Box<dyn Component>, ComponentError>,
+    built: Result<Built, ComponentError>,
 }
 
 /// What every build gets besides its own arguments, shareable between
@@ -78,6 +96,16 @@ impl BuildEnv<'_> {
         link: DataPlaneLink,
     ) -> Prebuilt {
         let exports = Exports::new(id, self.exports_tx.clone());
+        if let Some(kind) = registry::derived(registration.name) {
+            let built = (kind.derive)(args).map(|value| {
+                // Published at once, as a build does, so dependants can be
+                // evaluated in the next epoch.
+                exports.publish(value);
+                health.healthy(kind.healthy);
+                Built::Derived(kind)
+            });
+            return Prebuilt { exports, built };
+        }
         let ctx = BuildContext {
             id: id.to_string(),
             storage_path: self.storage_path.clone(),
@@ -89,7 +117,7 @@ impl BuildEnv<'_> {
         let _guard = self.tokio.enter();
         Prebuilt {
             exports,
-            component: (registration.build)(ctx, args),
+            built: (registration.build)(ctx, args).map(Built::Task),
         }
     }
 }
@@ -221,8 +249,25 @@ impl Lifecycle {
             if Arc::ptr_eq(&node.arguments, &args) || node.arguments == args {
                 return Ok(false);
             }
-            // The task reads the newest value whenever it gets to it.
-            running.args.send_replace(args.clone());
+            match running {
+                // The task reads the newest value whenever it gets to it.
+                Running::Task { args: tx, .. } => {
+                    tx.send_replace(args.clone());
+                }
+                // As `run_derived_exports` does in a task: a derivation
+                // error keeps the last exports.
+                Running::Derived {
+                    kind,
+                    exports,
+                    health,
+                } => match (kind.derive)(&args) {
+                    Ok(value) => {
+                        exports.publish(value);
+                        health.healthy(kind.healthy);
+                    }
+                    Err(e) => health.unhealthy(e.to_string()),
+                },
+            }
             node.arguments = args;
             node.updates += 1;
             return Ok(true);
@@ -261,21 +306,35 @@ impl Lifecycle {
         // was created with is still the untouched default, and the
         // component reports into it.
         // Building may do blocking I/O (open a database, bind a socket).
-        let Prebuilt { exports, component } = match self.prebuilt.remove(id) {
+        let Prebuilt { exports, built } = match self.prebuilt.remove(id) {
             Some(built) => built,
             None => self
                 .env()
                 .build(id, registration, &node.component_health, args, link),
         };
-        let _guard = self.tokio.enter();
-        let component = match component {
-            Ok(component) => component,
+        let component = match built {
+            Ok(Built::Task(component)) => component,
+            Ok(Built::Derived(kind)) => {
+                node.run_health.healthy("started component");
+                node.exports = Some(exports.clone());
+                self.built.push(id.to_string());
+                self.running.insert(
+                    id.to_string(),
+                    Running::Derived {
+                        kind,
+                        exports,
+                        health: node.component_health.clone(),
+                    },
+                );
+                return Ok(());
+            }
             Err(e) => {
                 // What a failed build reported is not the next build's.
                 node.component_health = Health::default();
                 return Err(e);
             }
         };
+        let _guard = self.tokio.enter();
         let cancel = CancellationToken::new();
         // The task shares the control plane's arguments: components read
         // `RunContext::args`.
@@ -309,7 +368,7 @@ impl Lifecycle {
         self.built.push(id.to_string());
         self.running.insert(
             id.to_string(),
-            Running {
+            Running::Task {
                 cancel,
                 args: args_tx,
                 done,
@@ -351,14 +410,20 @@ impl Lifecycle {
     /// Stop `id` and wait (bounded) until its task has ended.
     pub fn stop(&mut self, id: &str) {
         self.spawn_pending();
-        let Some(running) = self.running.remove(id) else {
-            return;
+        let (cancel, done) = match self.running.remove(id) {
+            Some(Running::Task { cancel, done, .. }) => (cancel, done),
+            Some(Running::Derived { .. }) => {
+                // Nothing runs; logged as a task's end is, as Alloy does.
+                tracing::info!(component = %id, "node exited without error");
+                return;
+            }
+            None => return,
         };
-        running.cancel.cancel();
+        cancel.cancel();
         // The timer must be created inside the runtime, hence the async block.
         let waited = self
             .tokio
-            .block_on(async { tokio::time::timeout(STOP_DEADLINE, running.done).await });
+            .block_on(async { tokio::time::timeout(STOP_DEADLINE, done).await });
         if waited.is_err() {
             tracing::warn!(component = %id, "component did not stop within the deadline");
         }
