@@ -1,7 +1,13 @@
 //! The run loop of components whose exports are a pure function of their
-//! arguments (`discovery.relabel`, `prometheus.relabel`): publish on every
-//! argument update until cancelled. They do their work in the control plane
-//! (or leave it to a data-plane operator), so there is nothing else to run.
+//! arguments (`prometheus.relabel`, `prometheus.exporter.self`): publish on
+//! every argument update until cancelled. They do their work in the control
+//! plane (or leave it to a data-plane operator), so there is nothing else to
+//! run. A kind registered in [`registry::DERIVED`] (`discovery.relabel`) does
+//! not even get this task: the runtime derives and publishes its exports on
+//! build and on every update itself; its `run` is this loop, for callers
+//! that run the component directly.
+//!
+//! [`registry::DERIVED`]: super::registry::DERIVED
 
 use super::{ComponentError, Exports, Health, RunContext};
 use crate::syntax::Value;
