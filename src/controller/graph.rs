@@ -102,21 +102,6 @@ impl Edge {
     }
 }
 
-impl PartialEq for Edge {
-    fn eq(&self, other: &Self) -> bool {
-        (self.from, self.to, self.file.name(), self.start, self.end)
-            == (
-                other.from,
-                other.to,
-                other.file.name(),
-                other.start,
-                other.end,
-            )
-    }
-}
-
-impl Eq for Edge {}
-
 /// A reference from a `foreach` template to a node outside the template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OuterRef {

@@ -36,12 +36,9 @@ enum Running {
         done: oneshot::Receiver<()>,
     },
     /// A kind whose exports this runtime derives on every update
-    /// ([`registry::derived`]): nothing runs, nothing to stop.
-    Derived {
-        kind: &'static registry::DerivedRegistration,
-        exports: Exports,
-        health: Health,
-    },
+    /// ([`registry::derived`]) into the node's exports and health: nothing
+    /// runs, nothing to stop.
+    Derived(&'static registry::DerivedRegistration),
 }
 
 /// What a build made.
@@ -256,16 +253,14 @@ impl Lifecycle {
                 }
                 // As `run_derived_exports` does in a task: a derivation
                 // error keeps the last exports.
-                Running::Derived {
-                    kind,
-                    exports,
-                    health,
-                } => match (kind.derive)(&args) {
+                Running::Derived(kind) => match (kind.derive)(&args) {
                     Ok(value) => {
-                        exports.publish(value);
-                        health.healthy(kind.healthy);
+                        if let Some(exports) = &node.exports {
+                            exports.publish(value);
+                        }
+                        node.component_health.healthy(kind.healthy);
                     }
-                    Err(e) => health.unhealthy(e.to_string()),
+                    Err(e) => node.component_health.unhealthy(e.to_string()),
                 },
             }
             node.arguments = args;
@@ -312,28 +307,30 @@ impl Lifecycle {
                 .env()
                 .build(id, registration, &node.component_health, args, link),
         };
-        let component = match built {
-            Ok(Built::Task(component)) => component,
-            Ok(Built::Derived(kind)) => {
-                node.run_health.healthy("started component");
-                node.exports = Some(exports.clone());
-                self.built.push(id.to_string());
-                self.running.insert(
-                    id.to_string(),
-                    Running::Derived {
-                        kind,
-                        exports,
-                        health: node.component_health.clone(),
-                    },
-                );
-                return Ok(());
-            }
+        let running = match built {
+            Ok(Built::Task(component)) => self.task(id, node, component, args),
+            Ok(Built::Derived(kind)) => Running::Derived(kind),
             Err(e) => {
                 // What a failed build reported is not the next build's.
                 node.component_health = Health::default();
                 return Err(e);
             }
         };
+        node.run_health.healthy("started component");
+        node.exports = Some(exports);
+        self.built.push(id.to_string());
+        self.running.insert(id.to_string(), running);
+        Ok(())
+    }
+
+    /// The task that runs `component`, queued for [`Lifecycle::spawn_pending`].
+    fn task(
+        &mut self,
+        id: &str,
+        node: &NodeState,
+        component: Box<dyn Component>,
+        args: &Arc<Value>,
+    ) -> Running {
         let _guard = self.tokio.enter();
         let cancel = CancellationToken::new();
         // The task shares the control plane's arguments: components read
@@ -344,7 +341,6 @@ impl Lifecycle {
             cancel: cancel.clone(),
         });
         let run_health = node.run_health.clone();
-        run_health.healthy("started component");
         let component_id = id.to_string();
         let (done_tx, done) = oneshot::channel::<()>();
         self.pending.push(Box::pin(async move {
@@ -364,17 +360,11 @@ impl Lifecycle {
                 }
             }
         }));
-        node.exports = Some(exports);
-        self.built.push(id.to_string());
-        self.running.insert(
-            id.to_string(),
-            Running::Task {
-                cancel,
-                args: args_tx,
-                done,
-            },
-        );
-        Ok(())
+        Running::Task {
+            cancel,
+            args: args_tx,
+            done,
+        }
     }
 
     /// The components built since the last call.
