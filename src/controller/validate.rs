@@ -642,7 +642,7 @@ impl Validator<'_, '_> {
                     }
                     scope.extra[i].child = Some(child);
                 }
-                self.check_node_references(scope, i, outer, &mut found);
+                self.check_references(scope, i, outer, &mut found);
             }
         }
         found.flush(out, &mut self.hints);
@@ -713,23 +713,6 @@ impl Validator<'_, '_> {
         true
     }
 
-    /// [`Validator::check_references`] into `found`.
-    fn check_node_references(
-        &self,
-        scope: &Scope,
-        i: usize,
-        outer: &[&Graph],
-        found: &mut Findings,
-    ) {
-        let Findings {
-            diags,
-            edges,
-            outer_refs,
-            ..
-        } = found;
-        self.check_references(scope, i, outer, edges, outer_refs, diags);
-    }
-
     /// The node checks of a scope without nested scopes, its nodes split
     /// into one contiguous run per core; the runs' findings are joined in
     /// node order, so the diagnostics are exactly the sequential ones.
@@ -748,7 +731,7 @@ impl Validator<'_, '_> {
             let mut found = Findings::default();
             for i in range {
                 if self.check_node(scope, i, registries, &mut found) {
-                    self.check_node_references(scope, i, outer, &mut found);
+                    self.check_references(scope, i, outer, &mut found);
                 }
             }
             found
@@ -776,15 +759,13 @@ impl Validator<'_, '_> {
 
     /// Resolve node `i`'s traversals against the node IDs of its scope and
     /// the enclosing foreach scopes, else the names in scope.
-    fn check_references(
-        &self,
-        scope: &Scope,
-        i: usize,
-        outer: &[&Graph],
-        edges: &mut Vec<Edge>,
-        outer_refs: &mut Vec<OuterRef>,
-        out: &mut Vec<Diagnostic>,
-    ) {
+    fn check_references(&self, scope: &Scope, i: usize, outer: &[&Graph], found: &mut Findings) {
+        let Findings {
+            diags: out,
+            edges,
+            outer_refs,
+            ..
+        } = found;
         let node = &scope.graph.nodes[i];
         let find = |id: &str| match scope.graph.get(id) {
             Some(to) => Some(Target::Local(to)),
