@@ -27,7 +27,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use smelter::component::{
-    receiver_export, registry, BatchProcessor, BuildContext, DataPlaneBatch, DataPlaneLink,
+    receiver_export, registry, BatchProcessor, Build, BuildContext, DataPlaneBatch, DataPlaneLink,
     Exports, Health, RunContext,
 };
 use smelter::components::prometheus::relabel;
@@ -181,7 +181,10 @@ fn run(workers: usize, rounds: usize) {
     let (args_tx, args_rx) = watch::channel(std::sync::Arc::new(args.clone()));
     let receiver = {
         let _guard = tokio.enter();
-        let component = (reg.build)(
+        let Build::Task(build) = reg.build else {
+            panic!("prometheus.receive_http runs a task")
+        };
+        let component = build(
             BuildContext {
                 id: id.to_string(),
                 storage_path: std::env::temp_dir().join("smelter-dataflow-bench").into(),

@@ -1,13 +1,10 @@
-//! The run loop of components whose exports are a pure function of their
-//! arguments (`prometheus.relabel`, `prometheus.exporter.self`): publish on
-//! every argument update until cancelled. They do their work in the control
-//! plane (or leave it to a data-plane operator), so there is nothing else to
-//! run. A kind registered in [`registry::DERIVED`] (`discovery.relabel`) does
-//! not even get this task: the runtime derives and publishes its exports on
-//! build and on every update itself; its `run` is this loop, for callers
-//! that run the component directly.
-//!
-//! [`registry::DERIVED`]: super::registry::DERIVED
+//! The run loop of components whose exports are a function of their
+//! arguments and of what they were built with (`prometheus.relabel`'s
+//! receiver, `prometheus.exporter.self`'s address): publish on every
+//! argument update until cancelled. They do their work in the control plane
+//! (or leave it to a data-plane operator), so there is nothing else to run.
+//! A kind whose exports depend on its arguments alone needs not even this
+//! task: see [`Build::Derived`](super::registry::Build::Derived).
 
 use super::{ComponentError, Exports, Health, RunContext};
 use crate::syntax::Value;

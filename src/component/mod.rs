@@ -29,7 +29,7 @@ use crate::syntax::Value;
 pub use args::Args;
 pub use batch::DataPlaneBatch;
 pub use health::{Health, HealthReport, HealthState};
-pub use registry::{DataPlaneRegistration, DerivedRegistration, Registration, REGISTRY};
+pub use registry::{Build, DataPlaneRegistration, Derive, Registration, REGISTRY};
 
 /// Why a component could not be built, updated, or stopped running.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -13,6 +13,32 @@ use crate::syntax::Value;
 /// Builds a component from its first valid arguments.
 pub type BuildFn = fn(BuildContext, &Value) -> Result<Box<dyn Component>, ComponentError>;
 
+/// How the runtime makes a component of one kind run.
+#[derive(Clone, Copy)]
+pub enum Build {
+    /// Built from its first valid arguments into a component whose task
+    /// runs until it is stopped. It must refuse the arguments `validate`
+    /// refuses (every build starts by decoding them): the runtime does not
+    /// validate before a build, so that 100 k components decode their
+    /// arguments once each, not twice.
+    Task(BuildFn),
+    /// No task: the exports are a pure function of the arguments
+    /// (`discovery.relabel`), and the runtime derives and publishes them on
+    /// the build and on every update itself — a task, its `watch` channel
+    /// and cancellation token cost ≈ 1 KB per component, 100 MB in a 100 k
+    /// graph of relabels.
+    Derived(Derive),
+}
+
+/// The exports of a [`Build::Derived`] kind.
+#[derive(Clone, Copy)]
+pub struct Derive {
+    /// The exports for the arguments; refuses what `validate` refuses.
+    pub derive: fn(&Value) -> Result<Value, ComponentError>,
+    /// The component health's message after a successful derivation.
+    pub healthy: &'static str,
+}
+
 /// How to make one component kind.
 pub struct Registration {
     /// Alloy's name, e.g. `local.file`.
@@ -22,11 +48,8 @@ pub struct Registration {
     /// Check evaluated arguments before they reach a running component, so a
     /// bad update is refused and the component keeps its last good arguments.
     pub validate: fn(&Value) -> Result<(), ComponentError>,
-    /// Build from the first arguments. It must refuse the arguments
-    /// `validate` refuses (every build starts by decoding them): the runtime
-    /// does not validate before a build, so that 100 k components decode
-    /// their arguments once each, not twice.
-    pub build: BuildFn,
+    /// How a component of this kind runs.
+    pub build: Build,
 }
 
 /// Every implemented kind.
@@ -43,36 +66,6 @@ pub fn find(name: &str) -> Option<&'static Registration> {
         .binary_search_by_key(&name, |r| r.name)
         .ok()
         .map(|i| &REGISTRY[i])
-}
-
-/// A kind whose exports are a pure function of its arguments
-/// (`discovery.relabel`): the runtime derives and publishes them on every
-/// argument update itself and runs no task for it — a task, its `watch`
-/// channel and cancellation token cost ≈ 1 KB per component, 100 MB in a
-/// 100 k graph of relabels. Its [`Registration::build`] stays the
-/// reference (same exports, same health).
-pub struct DerivedRegistration {
-    pub name: &'static str,
-    /// The exports for `args`; refuses what [`Registration::validate`] refuses.
-    pub derive: fn(&Value) -> Result<Value, ComponentError>,
-    /// The component health's message after a successful derivation.
-    pub healthy: &'static str,
-}
-
-/// Every kind whose exports are derived by the runtime.
-pub static DERIVED: LazyLock<Vec<DerivedRegistration>> = LazyLock::new(|| {
-    let mut kinds: Vec<DerivedRegistration> = Vec::new();
-    crate::components::register_derived(&mut kinds);
-    kinds.sort_by_key(|r| r.name);
-    kinds
-});
-
-/// How the runtime derives the exports of kind `name`, if it does.
-pub fn derived(name: &str) -> Option<&'static DerivedRegistration> {
-    DERIVED
-        .binary_search_by_key(&name, |r| r.name)
-        .ok()
-        .map(|i| &DERIVED[i])
 }
 
 /// A kind that moves telemetry through the data plane, and how. Kept apart

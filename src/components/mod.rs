@@ -8,7 +8,7 @@ pub mod discovery;
 pub mod local;
 pub mod prometheus;
 
-use crate::component::{DataPlaneRegistration, DataPlaneRole, DerivedRegistration, Registration};
+use crate::component::{DataPlaneRegistration, DataPlaneRole, Registration};
 
 /// Add every implemented kind to the registry.
 pub fn register(kinds: &mut Vec<Registration>) {
@@ -22,11 +22,6 @@ pub fn register(kinds: &mut Vec<Registration>) {
     kinds.push(prometheus::relabel::registration());
     kinds.push(prometheus::remote_write::registration());
     kinds.push(prometheus::scrape::registration());
-}
-
-/// Add every kind whose exports the runtime derives from its arguments.
-pub fn register_derived(kinds: &mut Vec<DerivedRegistration>) {
-    kinds.push(discovery::relabel::derived_registration());
 }
 
 /// Add every kind that moves telemetry through the data plane, with its role.

@@ -9,13 +9,10 @@
 //! (already built for differential-dataflow) hashes them several times
 //! faster, with a per-map random seed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-/// The hasher of [`IdMap`] and [`IdSet`].
+/// The hasher of [`IdMap`].
 pub type IdHasher = foldhash::fast::RandomState;
 
 /// A map keyed by node IDs (or other configuration names).
 pub type IdMap<K, V> = HashMap<K, V, IdHasher>;
-
-/// A set of node IDs.
-pub type IdSet<K> = HashSet<K, IdHasher>;

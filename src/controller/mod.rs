@@ -12,6 +12,7 @@ pub mod graph;
 pub mod id_map;
 pub mod incremental;
 pub mod loader;
+mod per_core;
 pub mod refs;
 pub mod registry;
 pub mod runtime;

@@ -21,6 +21,7 @@ use crate::syntax::{parse_statements, Diagnostic, Diagnostics, Pos, Position, So
 
 use super::graph::{Edge, Graph, Node, NodeKind, OuterRef};
 use super::id_map::IdMap;
+use super::per_core::in_runs;
 use super::refs;
 use super::registry::{Registry, Stability, DEFAULT_REGISTRY};
 use super::schema::{self, check_block, Schema, CONFIG};
@@ -616,35 +617,11 @@ impl Validator<'_, '_> {
         registries: &[&HashMap<String, Custom>],
         out: &mut Vec<Diagnostic>,
     ) {
-        let mut found = Findings::default();
-        let nodes = scope.graph.nodes.len();
-        let flat = scope.extra.iter().all(|e| e.child.is_none());
-        if flat && nodes >= PARALLEL_CHECK_MIN {
-            found = self.check_nodes_in_parallel(scope, outer, registries);
+        let mut found = if scope.extra.iter().all(|e| e.child.is_none()) {
+            self.check_nodes(scope, outer, registries)
         } else {
-            for i in 0..nodes {
-                if !self.check_node(scope, i, registries, &mut found) {
-                    // Alloy does not look at an unknown component's references.
-                    continue;
-                }
-                if let Some(mut child) = scope.extra[i].child.take() {
-                    // The child's findings come after its parent's own
-                    // diagnostics and before its references'.
-                    let mut regs = registries.to_vec();
-                    regs.push(&scope.custom);
-                    found.flush(out, &mut self.hints);
-                    if child.foreach {
-                        let mut chain = outer.to_vec();
-                        chain.push(&scope.graph);
-                        self.check_scope(&mut child, &chain, &regs, out);
-                    } else {
-                        self.check_scope(&mut child, &[], &regs, out);
-                    }
-                    scope.extra[i].child = Some(child);
-                }
-                self.check_references(scope, i, outer, &mut found);
-            }
-        }
+            self.check_nodes_and_children(scope, outer, registries, out)
+        };
         found.flush(out, &mut self.hints);
         let Findings {
             edges, outer_refs, ..
@@ -713,42 +690,57 @@ impl Validator<'_, '_> {
         true
     }
 
-    /// The node checks of a scope without nested scopes, its nodes split
-    /// into one contiguous run per core; the runs' findings are joined in
-    /// node order, so the diagnostics are exactly the sequential ones.
-    fn check_nodes_in_parallel(
+    /// The node checks of a scope with nested scopes, one node after the
+    /// other: a nested scope's diagnostics go to `out` after its node's own
+    /// and before its node's references'.
+    fn check_nodes_and_children(
+        &mut self,
+        scope: &mut Scope,
+        outer: &[&Graph],
+        registries: &[&HashMap<String, Custom>],
+        out: &mut Vec<Diagnostic>,
+    ) -> Findings {
+        let mut found = Findings::default();
+        for i in 0..scope.graph.nodes.len() {
+            if !self.check_node(scope, i, registries, &mut found) {
+                // Alloy does not look at an unknown component's references.
+                continue;
+            }
+            if let Some(mut child) = scope.extra[i].child.take() {
+                let mut regs = registries.to_vec();
+                regs.push(&scope.custom);
+                found.flush(out, &mut self.hints);
+                if child.foreach {
+                    let mut chain = outer.to_vec();
+                    chain.push(&scope.graph);
+                    self.check_scope(&mut child, &chain, &regs, out);
+                } else {
+                    self.check_scope(&mut child, &[], &regs, out);
+                }
+                scope.extra[i].child = Some(child);
+            }
+            self.check_references(scope, i, outer, &mut found);
+        }
+        found
+    }
+
+    /// The node checks of a scope without nested scopes, in one contiguous
+    /// run of nodes per core; the runs' findings are joined in node order,
+    /// so the diagnostics are exactly the sequential ones.
+    fn check_nodes(
         &self,
         scope: &Scope,
         outer: &[&Graph],
         registries: &[&HashMap<String, Custom>],
     ) -> Findings {
-        let nodes = scope.graph.nodes.len();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 8);
-        let run = nodes.div_ceil(threads);
-        let check_run = |range: std::ops::Range<usize>| {
+        let runs = in_runs(&scope.graph.nodes, PARALLEL_CHECK_MIN, |start, run| {
             let mut found = Findings::default();
-            for i in range {
+            for i in start..start + run.len() {
                 if self.check_node(scope, i, registries, &mut found) {
                     self.check_references(scope, i, outer, &mut found);
                 }
             }
             found
-        };
-        let runs: Vec<Findings> = std::thread::scope(|s| {
-            let check_run = &check_run;
-            let handles: Vec<_> = (1..threads)
-                .map(|t| s.spawn(move || check_run(t * run..((t + 1) * run).min(nodes))))
-                .collect();
-            let mut runs = vec![check_run(0..run.min(nodes))];
-            for handle in handles {
-                match handle.join() {
-                    Ok(found) => runs.push(found),
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            }
-            runs
         });
         let mut all = Findings::default();
         for found in runs {
@@ -918,10 +910,10 @@ impl Validator<'_, '_> {
     }
 }
 
-/// Scopes of at least this many nodes, none with a nested scope, are
-/// checked on every core: a 100 k-component configuration spends half of
-/// its validation resolving references (measured with `benches/controller.rs`).
-const PARALLEL_CHECK_MIN: usize = 4096;
+/// A scope without nested scopes is checked in runs of at least this many
+/// nodes, one per core: a 100 k-component configuration spends half of its
+/// validation resolving references (measured with `benches/controller.rs`).
+const PARALLEL_CHECK_MIN: usize = 2048;
 
 /// What checking some of a scope's nodes found, in node order; `hints`
 /// index into `diags`.

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use smelter::component::{
-    registry, BuildContext, ComponentError, Exports, ExportsChange, Health, HealthState, RunContext,
+    registry, Build, BuildContext, ComponentError, Exports, ExportsChange, Health, HealthState,
+    RunContext,
 };
 use smelter::syntax::Value;
 use tokio::sync::{mpsc, watch};
@@ -42,7 +43,10 @@ pub fn start(kind: &str, dir: &Path, args: Value) -> Running {
     let (tx, exports) = mpsc::unbounded_channel();
     let health = Health::default();
     let id = format!("{kind}.test");
-    let component = (reg.build)(
+    let Build::Task(build) = reg.build else {
+        panic!("{kind} runs no task");
+    };
+    let component = build(
         BuildContext {
             id: id.clone(),
             storage_path: dir.join("data").into(),

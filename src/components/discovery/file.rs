@@ -27,8 +27,8 @@ use tokio::time::{sleep_until, Instant};
 use super::{parse_json_groups, parse_yaml_groups, targets_value, TargetGroup};
 use crate::component::args::replace_if_changed;
 use crate::component::{
-    Args, BuildContext, Component, ComponentError, Exports, Health, Registration, RunContext,
-    RunFuture,
+    Args, Build, BuildContext, Component, ComponentError, Exports, Health, Registration,
+    RunContext, RunFuture,
 };
 use crate::components::local::watch::{self, DirWatcher};
 use crate::controller::schema::Schema;
@@ -42,7 +42,7 @@ pub fn registration() -> Registration {
         name: "discovery.file",
         schema,
         validate,
-        build,
+        build: Build::Task(build),
     }
 }
 

@@ -40,8 +40,8 @@ use tokio::time::{sleep_until, Instant};
 use super::{parse_json_groups, targets_value};
 use crate::component::args::replace_if_changed;
 use crate::component::{
-    Args, BuildContext, Component, ComponentError, Exports, Health, Registration, RunContext,
-    RunFuture,
+    Args, Build, BuildContext, Component, ComponentError, Exports, Health, Registration,
+    RunContext, RunFuture,
 };
 use crate::components::common::http_client::parse_http_url;
 use crate::controller::schema::{http_client_config, Schema};
@@ -61,7 +61,7 @@ pub fn registration() -> Registration {
         name: "discovery.http",
         schema,
         validate,
-        build,
+        build: Build::Task(build),
     }
 }
 

@@ -7,11 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::component::derived::run_derived_exports;
-use crate::component::{
-    Args, BuildContext, Component, ComponentError, DerivedRegistration, Exports, Health,
-    Registration, RunContext, RunFuture,
-};
+use crate::component::{Args, Build, ComponentError, Derive, Registration};
 use crate::components::common::relabel::{
     self, relabel_rule_schema, rule_blocks, rules_to_value, Rule,
 };
@@ -23,20 +19,12 @@ pub fn registration() -> Registration {
         name: "discovery.relabel",
         schema,
         validate: |v| Arguments::from_value(v).map(|_| ()),
-        build,
+        build: Build::Derived(Derive {
+            derive,
+            healthy: "targets relabelled",
+        }),
     }
 }
-
-/// The runtime's way of running it: no task, the exports derived on update.
-pub fn derived_registration() -> DerivedRegistration {
-    DerivedRegistration {
-        name: "discovery.relabel",
-        derive,
-        healthy: HEALTHY,
-    }
-}
-
-const HEALTHY: &str = "targets relabelled";
 
 fn derive(args: &Value) -> Result<Value, ComponentError> {
     Arguments::from_value(args).map(|a| a.exports())
@@ -88,32 +76,5 @@ impl Arguments {
         fields.insert("output".to_string(), output);
         fields.insert("rules".to_string(), rules_to_value(&self.rules));
         Value::Object(fields)
-    }
-}
-
-struct DiscoveryRelabel {
-    exports: Exports,
-    health: Health,
-}
-
-fn build(ctx: BuildContext, args: &Value) -> Result<Box<dyn Component>, ComponentError> {
-    let parsed = Arguments::from_value(args)?;
-    // Publish at once, so dependants can evaluate before the task first runs.
-    ctx.exports.publish(parsed.exports());
-    Ok(Box::new(DiscoveryRelabel {
-        exports: ctx.exports,
-        health: ctx.health,
-    }))
-}
-
-impl Component for DiscoveryRelabel {
-    fn run(self: Box<Self>, ctx: RunContext) -> RunFuture {
-        Box::pin(run_derived_exports(
-            ctx,
-            self.exports,
-            self.health,
-            HEALTHY,
-            derive,
-        ))
     }
 }

@@ -31,8 +31,8 @@ use tokio::time::{sleep_until, Instant};
 use super::watch::{self, DirWatcher};
 use crate::component::args::replace_if_changed;
 use crate::component::{
-    Args, BuildContext, Component, ComponentError, Exports, Health, Registration, RunContext,
-    RunFuture,
+    Args, Build, BuildContext, Component, ComponentError, Exports, Health, Registration,
+    RunContext, RunFuture,
 };
 use crate::controller::schema::Schema;
 use crate::syntax::{Capsule, Value};
@@ -45,7 +45,7 @@ pub fn registration() -> Registration {
         name: "local.file",
         schema,
         validate,
-        build,
+        build: Build::Task(build),
     }
 }
 

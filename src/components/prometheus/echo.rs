@@ -19,7 +19,7 @@ use smelter_dataflows::data_plane::Epoch;
 use smelter_dataflows::Sink;
 
 use crate::component::{
-    receiver_export, Args, BuildContext, Component, ComponentError, DataPlaneBatch, Health,
+    receiver_export, Args, Build, BuildContext, Component, ComponentError, DataPlaneBatch, Health,
     MetricsBatch, Registration, RunContext, RunFuture,
 };
 use crate::controller::schema::Schema;
@@ -30,7 +30,7 @@ pub fn registration() -> Registration {
         name: "prometheus.echo",
         schema,
         validate: |v| openmetrics(v).map(|_| ()),
-        build,
+        build: Build::Task(build),
     }
 }
 

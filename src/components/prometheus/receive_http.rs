@@ -34,8 +34,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use crate::component::{
-    Args, BuildContext, Component, ComponentError, Health, MetricsSource, Registration, RunContext,
-    RunFuture,
+    Args, Build, BuildContext, Component, ComponentError, Health, MetricsSource, Registration,
+    RunContext, RunFuture,
 };
 use crate::controller::schema::Schema;
 use crate::syntax::Value;
@@ -55,7 +55,7 @@ pub fn registration() -> Registration {
         name: "prometheus.receive_http",
         schema,
         validate: |v| Arguments::from_value(v).map(|_| ()),
-        build,
+        build: Build::Task(build),
     }
 }
 

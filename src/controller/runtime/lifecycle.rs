@@ -18,10 +18,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::state::NodeState;
 use crate::component::{
-    registry, BuildContext, Component, ComponentError, DataPlaneLink, Exports, ExportsChange,
-    Health, HealthState, RunContext,
+    registry, Build, BuildContext, Component, ComponentError, DataPlaneLink, Derive, Exports,
+    ExportsChange, Health, HealthState, RunContext,
 };
 use crate::controller::id_map::IdMap;
+use crate::controller::per_core::in_runs;
 use crate::syntax::Value;
 
 /// How long a stopping component may take before the runtime stops waiting.
@@ -35,17 +36,17 @@ enum Running {
         /// Closed when the task has ended (its sender lives in the task).
         done: oneshot::Receiver<()>,
     },
-    /// A kind whose exports this runtime derives on every update
-    /// ([`registry::derived`]) into the node's exports and health: nothing
-    /// runs, nothing to stop.
-    Derived(&'static registry::DerivedRegistration),
+    /// A [`Build::Derived`] kind, whose exports this runtime derives on
+    /// every update into the node's exports and health: nothing runs,
+    /// nothing to stop.
+    Derived(Derive),
 }
 
 /// What a build made.
 enum Built {
     Task(Box<dyn Component>),
     /// The exports were derived and published.
-    Derived(&'static registry::DerivedRegistration),
+    Derived(Derive),
 }
 
 /// A component's task, built but not yet handed to tokio.
@@ -93,16 +94,19 @@ impl BuildEnv<'_> {
         link: DataPlaneLink,
     ) -> Prebuilt {
         let exports = Exports::new(id, self.exports_tx.clone());
-        if let Some(kind) = registry::derived(registration.name) {
-            let built = (kind.derive)(args).map(|value| {
-                // Published at once, as a build does, so dependants can be
-                // evaluated in the next epoch.
-                exports.publish(value);
-                health.healthy(kind.healthy);
-                Built::Derived(kind)
-            });
-            return Prebuilt { exports, built };
-        }
+        let build = match registration.build {
+            Build::Task(build) => build,
+            Build::Derived(kind) => {
+                let built = (kind.derive)(args).map(|value| {
+                    // Published at once, as a build does, so dependants can
+                    // be evaluated in the next epoch.
+                    exports.publish(value);
+                    health.healthy(kind.healthy);
+                    Built::Derived(kind)
+                });
+                return Prebuilt { exports, built };
+            }
+        };
         let ctx = BuildContext {
             id: id.to_string(),
             storage_path: self.storage_path.clone(),
@@ -114,7 +118,7 @@ impl BuildEnv<'_> {
         let _guard = self.tokio.enter();
         Prebuilt {
             exports,
-            built: (registration.build)(ctx, args).map(Built::Task),
+            built: build(ctx, args).map(Built::Task),
         }
     }
 }
@@ -172,15 +176,12 @@ impl Lifecycle {
     /// What `apply_args` does not take is dropped by
     /// [`Lifecycle::discard_prebuilt`].
     pub fn prebuild(&mut self, jobs: Vec<BuildJob>) {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = cores.min(jobs.len() / (PARALLEL_BUILD_MIN / 2)).min(8);
-        if threads < 2 {
+        if jobs.len() < PARALLEL_BUILD_MIN {
             return;
         }
         let env = self.env();
-        let run = jobs.len().div_ceil(threads);
-        let build_run = |part: &[BuildJob]| -> Vec<(String, Prebuilt)> {
-            part.iter()
+        let built = in_runs(&jobs, PARALLEL_BUILD_MIN / 2, |_, run| {
+            run.iter()
                 .map(|job| {
                     let built = env.build(
                         &job.id,
@@ -191,21 +192,7 @@ impl Lifecycle {
                     );
                     (job.id.clone(), built)
                 })
-                .collect()
-        };
-        let built: Vec<Vec<(String, Prebuilt)>> = std::thread::scope(|s| {
-            let build_run = &build_run;
-            let mut parts = jobs.chunks(run);
-            let first = parts.next().unwrap_or_default();
-            let others: Vec<_> = parts.map(|part| s.spawn(move || build_run(part))).collect();
-            let mut built = vec![build_run(first)];
-            for handle in others {
-                match handle.join() {
-                    Ok(part) => built.push(part),
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            }
-            built
+                .collect::<Vec<_>>()
         });
         self.prebuilt.extend(built.into_iter().flatten());
     }

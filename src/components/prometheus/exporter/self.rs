@@ -18,8 +18,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::component::derived::run_derived_exports;
 use crate::component::{
-    Args, BuildContext, Component, ComponentError, Exports, Health, Registration, RunContext,
-    RunFuture,
+    Args, Build, BuildContext, Component, ComponentError, Exports, Health, Registration,
+    RunContext, RunFuture,
 };
 use crate::controller::schema::Schema;
 use crate::syntax::Value;
@@ -31,7 +31,7 @@ pub fn registration() -> Registration {
         name: NAME,
         schema: Schema::new,
         validate,
-        build,
+        build: Build::Task(build),
     }
 }
 

@@ -36,7 +36,7 @@ use edit::{Interner, LabelEdit};
 
 use crate::component::derived::run_derived_exports;
 use crate::component::{
-    receiver_export, Args, BatchProcessor, BuildContext, Component, ComponentError, Exports,
+    receiver_export, Args, BatchProcessor, Build, BuildContext, Component, ComponentError, Exports,
     Health, MetricsBatch, Registration, RunContext, RunFuture,
 };
 use crate::components::common::relabel::{
@@ -52,7 +52,7 @@ pub fn registration() -> Registration {
         name: "prometheus.relabel",
         schema,
         validate: |v| Arguments::from_value(v).map(|_| ()),
-        build,
+        build: Build::Task(build),
     }
 }
 

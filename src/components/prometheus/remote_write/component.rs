@@ -18,8 +18,8 @@ use super::args::Arguments;
 use super::queue::{Queue, QueueOptions};
 use super::sink::WalSink;
 use crate::component::{
-    receiver_export, BuildContext, Component, ComponentError, Health, Registration, RunContext,
-    RunFuture,
+    receiver_export, Build, BuildContext, Component, ComponentError, Health, Registration,
+    RunContext, RunFuture,
 };
 use crate::components::common::relabel::relabel_rule_schema;
 use crate::controller::schema::{http_client_config, Schema};
@@ -30,7 +30,7 @@ pub fn registration() -> Registration {
         name: "prometheus.remote_write",
         schema,
         validate: |v| Arguments::from_value(v).map(|_| ()),
-        build,
+        build: Build::Task(build),
     }
 }
 

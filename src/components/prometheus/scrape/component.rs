@@ -19,8 +19,8 @@ use super::appender::{AppendFuture, Appender, Backpressure};
 use super::arguments::Arguments;
 use super::engine::ScrapeEngine;
 use crate::component::{
-    BuildContext, Component, ComponentError, DataPlaneBatch, Health, MetricsSource, Registration,
-    RunContext, RunFuture,
+    Build, BuildContext, Component, ComponentError, DataPlaneBatch, Health, MetricsSource,
+    Registration, RunContext, RunFuture,
 };
 use crate::controller::schema::{http_client_config, Schema};
 use crate::syntax::Value;
@@ -36,7 +36,7 @@ pub fn registration() -> Registration {
         name: "prometheus.scrape",
         schema,
         validate: |v| Arguments::from_value(v, "prometheus.scrape").map(|_| ()),
-        build,
+        build: Build::Task(build),
     }
 }
 
