@@ -29,6 +29,7 @@
 
 mod entry;
 mod error;
+mod layout;
 mod queue;
 mod reader;
 

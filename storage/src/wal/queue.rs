@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use super::entry::{self, Header};
 use super::error::{EntrySeq, Result, WalError};
+use super::layout::{self, ShardState};
 use super::reader::{EncodedEntries, EncodedEntry, Entries};
 use crate::model::Batch;
 use crate::remote_write::EncodedBatch;
@@ -14,11 +15,13 @@ const META_PREFIX: &str = "meta:";
 /// Meta key: no sequence number below it will be handed out again, even if
 /// the entries tree is empty (after truncation) when the queue reopens.
 const FLOOR_KEY: &[u8] = b"floor";
-/// Meta key prefix of per-shard read positions, followed by the shard `u32`
-/// big-endian.
+/// Meta key of the shard layout: every shard's read position and request
+/// mark in one value (`layout.rs`).
+const LAYOUT_KEY: &[u8] = b"layout";
+/// Meta key prefix of per-shard read positions before the layout key, followed
+/// by the shard `u32` big-endian; read once at open and moved into the layout.
 const POSITION_PREFIX: &[u8] = b"pos/";
-/// Meta key prefix of per-shard request marks, followed by the shard `u32`
-/// big-endian.
+/// The same for request marks.
 const MARK_PREFIX: &[u8] = b"req/";
 
 /// Where a shard's request starts and how many samples it holds, stored
@@ -39,7 +42,7 @@ pub struct RequestMark {
 }
 
 impl RequestMark {
-    fn encode(&self) -> [u8; 20] {
+    pub(super) fn encode(&self) -> [u8; 20] {
         let mut b = [0u8; 20];
         b[..8].copy_from_slice(&self.seq.to_be_bytes());
         b[8..12].copy_from_slice(&self.index.to_be_bytes());
@@ -48,7 +51,7 @@ impl RequestMark {
         b
     }
 
-    fn decode(b: &[u8]) -> Option<RequestMark> {
+    pub(super) fn decode(b: &[u8]) -> Option<RequestMark> {
         let u32_at = |i: usize| Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?));
         (b.len() == 20).then_some(())?;
         Some(RequestMark {
@@ -89,6 +92,8 @@ struct Inner {
     entries: sled::Tree,
     meta: sled::Tree,
     append: Mutex<AppendState>,
+    /// Held while the layout is read, changed and stored again.
+    layout: Mutex<()>,
 }
 
 /// The stored backlog, computed from its first and last entries.
@@ -126,8 +131,10 @@ impl Queue {
                 entries,
                 meta,
                 append: Mutex::new(state),
+                layout: Mutex::new(()),
             }),
         };
+        q.migrate_layout()?;
         if let Some((seq, header, _)) = q.edge(true)? {
             state.next_seq = state.next_seq.max(seq + 1);
             state.cum_bytes = header.cum_bytes;
@@ -251,33 +258,45 @@ impl Queue {
     /// Records that `shard` has delivered every entry below `seq`. Durable
     /// with the next flush, so a sender group-commits positions too.
     pub fn set_position(&self, shard: u32, seq: u64) -> Result<()> {
-        self.inner
-            .meta
-            .insert(position_key(shard), &seq.to_be_bytes())?;
-        release_deferred();
-        Ok(())
+        let _layout = self.inner.layout.lock().unwrap_or_else(|e| e.into_inner());
+        let mut shards = self.layout()?;
+        match shards.binary_search_by_key(&shard, |s| s.shard) {
+            Ok(i) => shards[i].position = seq,
+            Err(i) => shards.insert(
+                i,
+                ShardState {
+                    shard,
+                    position: seq,
+                    mark: None,
+                },
+            ),
+        }
+        self.store_layout(&shards)
     }
 
     /// The recorded position of `shard`, if it ever recorded one.
     pub fn position(&self, shard: u32) -> Result<Option<u64>> {
-        match self.inner.meta.get(position_key(shard))? {
-            Some(v) => Ok(Some(
-                read_u64(&v).ok_or_else(|| corrupt_meta(&self.inner.name))?,
-            )),
-            None => Ok(None),
-        }
+        Ok(self
+            .layout()?
+            .iter()
+            .find(|s| s.shard == shard)
+            .map(|s| s.position))
     }
 
     /// Every recorded `(shard, position)`, by shard.
     pub fn positions(&self) -> Result<Vec<(u32, u64)>> {
-        self.per_shard(POSITION_PREFIX, read_u64)
+        Ok(self
+            .layout()?
+            .iter()
+            .map(|s| (s.shard, s.position))
+            .collect())
     }
 
     /// Records the positions of shards `0..positions.len()` and forgets any
     /// recorded for a shard beyond them, and every request mark, in one
-    /// atomic batch: what is stored is always one shard layout, never a mix
-    /// of an old and a new one (a restart reads the layout from the keys
-    /// present, and a stale key of a larger layout would make it resume
+    /// atomic write: what is stored is always one shard layout, never a mix
+    /// of an old and a new one (a restart reads the layout from the shards
+    /// present, and a stale shard of a larger layout would make it resume
     /// shards from positions of others).
     pub fn store_positions(&self, positions: &[u64]) -> Result<()> {
         self.store_positions_and_marks(positions, &[])
@@ -290,36 +309,70 @@ impl Queue {
         positions: &[u64],
         marks: &[Option<RequestMark>],
     ) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for (shard, seq) in positions.iter().enumerate() {
-            let shard = u32::try_from(shard).unwrap_or(u32::MAX);
-            batch.insert(position_key(shard), &seq.to_be_bytes());
-        }
-        let beyond = position_key(u32::try_from(positions.len()).unwrap_or(u32::MAX));
-        for kv in self.inner.meta.range(beyond..) {
-            let (k, _) = kv?;
-            if !k.starts_with(POSITION_PREFIX) {
-                break;
-            }
-            batch.remove(k);
-        }
-        for kv in self.inner.meta.scan_prefix(MARK_PREFIX) {
-            batch.remove(kv?.0);
-        }
-        for (shard, mark) in marks.iter().enumerate().take(positions.len()) {
-            if let Some(mark) = mark {
-                let shard = u32::try_from(shard).unwrap_or(u32::MAX);
-                batch.insert(shard_key(MARK_PREFIX, shard), &mark.encode()[..]);
-            }
-        }
-        self.inner.meta.apply_batch(batch)?;
-        release_deferred();
-        Ok(())
+        let shards: Vec<ShardState> = positions
+            .iter()
+            .enumerate()
+            .map(|(shard, &position)| ShardState {
+                shard: u32::try_from(shard).unwrap_or(u32::MAX),
+                position,
+                mark: marks.get(shard).copied().flatten(),
+            })
+            .collect();
+        let _layout = self.inner.layout.lock().unwrap_or_else(|e| e.into_inner());
+        self.store_layout(&shards)
     }
 
     /// Every recorded `(shard, request mark)`, by shard.
     pub fn marks(&self) -> Result<Vec<(u32, RequestMark)>> {
-        self.per_shard(MARK_PREFIX, RequestMark::decode)
+        Ok(self
+            .layout()?
+            .iter()
+            .filter_map(|s| Some((s.shard, s.mark?)))
+            .collect())
+    }
+
+    /// The stored layout; none stored is an empty one.
+    fn layout(&self) -> Result<Vec<ShardState>> {
+        match self.inner.meta.get(LAYOUT_KEY)? {
+            Some(v) => layout::decode(&v).ok_or_else(|| corrupt_meta(&self.inner.name)),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Stores `shards` as the layout; the caller holds `inner.layout`.
+    fn store_layout(&self, shards: &[ShardState]) -> Result<()> {
+        self.inner.meta.insert(LAYOUT_KEY, layout::encode(shards))?;
+        release_deferred();
+        Ok(())
+    }
+
+    /// A WAL written before the layout key kept one meta key per shard
+    /// position and mark: they become the layout, in one batch that also
+    /// removes them (at open, so the batch's extra buffer writes do not
+    /// matter).
+    fn migrate_layout(&self) -> Result<()> {
+        let positions = self.per_shard(POSITION_PREFIX, read_u64)?;
+        let marks = self.per_shard(MARK_PREFIX, RequestMark::decode)?;
+        if positions.is_empty() && marks.is_empty() {
+            return Ok(());
+        }
+        let shards: Vec<ShardState> = positions
+            .iter()
+            .map(|&(shard, position)| ShardState {
+                shard,
+                position,
+                mark: marks.iter().find(|(s, _)| *s == shard).map(|(_, m)| *m),
+            })
+            .collect();
+        let mut batch = sled::Batch::default();
+        batch.insert(LAYOUT_KEY, layout::encode(&shards));
+        for prefix in [POSITION_PREFIX, MARK_PREFIX] {
+            for kv in self.inner.meta.scan_prefix(prefix) {
+                batch.remove(kv?.0);
+            }
+        }
+        self.inner.meta.apply_batch(batch)?;
+        Ok(())
     }
 
     /// Every `(shard, value)` recorded under `prefix` + shard, by shard.
@@ -374,21 +427,23 @@ impl Queue {
             self.inner.meta.insert(FLOOR_KEY, &floor.to_be_bytes())?;
         }
         let mut removed = 0;
-        // Bounded batches keep memory flat however long the backlog.
+        // Key by key, not in a `sled::Batch`: no atomicity is needed (the
+        // floor is stored first), and sled writes out and syncs its current
+        // I/O buffer twice for every batch (`layout.rs`). Keys are gathered
+        // in bounded chunks, so memory stays flat however long the backlog.
         loop {
-            let mut batch = sled::Batch::default();
-            let mut n = 0u64;
+            let mut keys = Vec::new();
             for kv in self.inner.entries.range(..entry::key(seq)).take(1024) {
-                let (k, _) = kv?;
-                batch.remove(k);
-                n += 1;
+                keys.push(kv?.0);
             }
-            if n == 0 {
+            if keys.is_empty() {
                 return Ok(removed);
             }
-            self.inner.entries.apply_batch(batch)?;
+            for k in &keys {
+                self.inner.entries.remove(k)?;
+            }
             release_deferred();
-            removed += n;
+            removed += keys.len() as u64;
         }
     }
 
@@ -472,17 +527,6 @@ fn release_deferred() {
     sled::pin().flush();
 }
 
-fn position_key(shard: u32) -> Vec<u8> {
-    shard_key(POSITION_PREFIX, shard)
-}
-
-/// A per-shard meta key: `prefix`, then the shard big-endian.
-fn shard_key(prefix: &[u8], shard: u32) -> Vec<u8> {
-    let mut k = prefix.to_vec();
-    k.extend_from_slice(&shard.to_be_bytes());
-    k
-}
-
 fn read_u64(v: &[u8]) -> Option<u64> {
     <[u8; 8]>::try_from(v).ok().map(u64::from_be_bytes)
 }
@@ -496,7 +540,7 @@ fn corrupt_meta(queue: &str) -> WalError {
 #[cfg(test)]
 mod tests {
     use crate::model::{Batch, Labels, Sample, Series};
-    use crate::wal::{entry, Wal, WalError};
+    use crate::wal::{entry, RequestMark, Wal, WalError};
 
     fn batch(v: f64) -> Batch {
         Batch {
@@ -540,9 +584,43 @@ mod tests {
         let q = wal.queue("q").unwrap();
         q.inner
             .meta
-            .insert(super::position_key(0), &b"short"[..])
+            .insert(super::LAYOUT_KEY, &b"\x01short"[..])
             .unwrap();
         assert!(matches!(q.position(0), Err(WalError::CorruptMeta { .. })));
         assert!(matches!(q.positions(), Err(WalError::CorruptMeta { .. })));
+        assert!(matches!(q.marks(), Err(WalError::CorruptMeta { .. })));
+    }
+
+    /// A WAL from before the layout key: its per-shard keys are read once
+    /// at open, moved into the layout and removed.
+    #[test]
+    fn per_shard_keys_of_an_older_wal_become_the_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = |prefix: &[u8], shard: u32| [prefix, &shard.to_be_bytes()[..]].concat();
+        let mark = RequestMark {
+            seq: 4,
+            index: 2,
+            sent: 0,
+            samples: 500,
+        };
+        {
+            let wal = Wal::open(dir.path()).unwrap();
+            let q = wal.queue("q").unwrap();
+            let meta = &q.inner.meta;
+            meta.insert(key(super::POSITION_PREFIX, 0), &4u64.to_be_bytes())
+                .unwrap();
+            meta.insert(key(super::POSITION_PREFIX, 1), &6u64.to_be_bytes())
+                .unwrap();
+            meta.insert(key(super::MARK_PREFIX, 0), &mark.encode()[..])
+                .unwrap();
+            wal.flush().unwrap();
+        }
+        let wal = Wal::open(dir.path()).unwrap();
+        let q = wal.queue("q").unwrap();
+        assert_eq!(q.positions().unwrap(), vec![(0, 4), (1, 6)]);
+        assert_eq!(q.marks().unwrap(), vec![(0, mark)]);
+        for prefix in [super::POSITION_PREFIX, super::MARK_PREFIX] {
+            assert_eq!(q.inner.meta.scan_prefix(prefix).count(), 0);
+        }
     }
 }
