@@ -363,11 +363,9 @@ impl Queue {
             .max()
             .unwrap_or(0);
         let seq = self.shared.q.append_encoded(batch)?;
-        self.shared.tail.push(
-            seq,
-            EncodedBatch::clone(batch),
-            m.backlog_samples().max(0) as u64,
-        );
+        self.shared
+            .tail
+            .push(seq, Arc::clone(batch), m.backlog_samples().max(0) as u64);
         EndpointMetrics::raise(&m.highest_ts, highest as f64 / 1000.0);
         let (tx, rx) = oneshot::channel();
         self.shared

@@ -19,7 +19,7 @@
 //! process's CPU (`benches/REMOTE_WRITE.md`).
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use smelter_storage::remote_write::EncodedBatch as Batch;
 
@@ -36,7 +36,11 @@ pub(super) struct Tail {
 
 #[derive(Debug, Default)]
 struct Inner {
-    entries: BTreeMap<u64, (Batch, usize)>,
+    /// Shared with the sink that appended them, so holding one copies
+    /// nothing; by the time the reader takes it the sink has let go, and
+    /// taking it copies nothing either (unless another endpoint's tail
+    /// still holds the same batch).
+    entries: BTreeMap<u64, (Arc<Batch>, usize)>,
     samples: usize,
 }
 
@@ -56,7 +60,7 @@ impl Tail {
 
     /// Records the batch stored in the WAL under `seq`, given the queue's
     /// backlog in samples; evicts the oldest entries beyond the capacity.
-    pub fn push(&self, seq: u64, batch: Batch, backlog: u64) {
+    pub fn push(&self, seq: u64, batch: Arc<Batch>, backlog: u64) {
         let samples = batch.sample_count();
         if backlog > 2 * self.capacity as u64 {
             let mut inner = self.lock();
@@ -92,7 +96,8 @@ impl Tail {
         match inner.entries.remove(&seq) {
             Some((batch, n)) => {
                 inner.samples -= n;
-                Ok(batch)
+                drop(inner);
+                Ok(Arc::unwrap_or_clone(batch))
             }
             None => Err(inner.entries.range(seq..).next().map(|(s, _)| *s)),
         }
@@ -122,14 +127,14 @@ mod tests {
     use super::*;
     use smelter_storage::model::{Labels, Sample, Series};
 
-    fn batch(n: usize) -> Batch {
-        Batch::from_batch(&smelter_storage::model::Batch {
+    fn batch(n: usize) -> Arc<Batch> {
+        Arc::new(Batch::from_batch(&smelter_storage::model::Batch {
             series: vec![Series::new(
                 Labels::from_pairs([("__name__", "m")]),
                 vec![Sample::new(1.0, 1); n],
             )],
             metadata: vec![],
-        })
+        }))
     }
 
     #[test]
