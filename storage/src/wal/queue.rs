@@ -399,11 +399,12 @@ impl Queue {
     /// The lowest position among shards `0..shards`; a shard that never
     /// recorded one counts as 0 (it has delivered nothing).
     pub fn min_position(&self, shards: u32) -> Result<u64> {
-        let mut min = u64::MAX;
-        for shard in 0..shards {
-            min = min.min(self.position(shard)?.unwrap_or(0));
-        }
-        Ok(if shards == 0 { 0 } else { min })
+        let stored = self.layout()?;
+        let position = |shard| stored.iter().find(|s| s.shard == shard);
+        Ok((0..shards)
+            .map(|shard| position(shard).map_or(0, |s| s.position))
+            .min()
+            .unwrap_or(0))
     }
 
     /// Removes every entry every shard of `0..shards` has delivered; returns
