@@ -58,6 +58,12 @@ impl Child {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+                // The peers run with the kernel's default for transparent
+                // huge pages, not with the flag smelter set on itself at
+                // load (`main.rs`), which children inherit.
+                if libc::prctl(libc::PR_SET_THP_DISABLE, 0, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
                 Ok(())
             });
         }

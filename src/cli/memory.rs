@@ -23,8 +23,11 @@
 //!   a pipeline that uses a few hundred KiB per thread holds tens of MiB it
 //!   never reads (peak RSS 239 MB → 131 MB in `steady`, 61 MB → 16 MB idle).
 //!   `PR_SET_THP_DISABLE` is per process, checked at fault time (so it covers
-//!   the arena mimalloc reserved before `main`), and inherited by children,
-//!   which `smelter run` has none of — unlike `smelter bench`, whose peers
+//!   the arena mimalloc reserved before `main`, though not the regions
+//!   already touched: the `smelter` binary therefore sets it from a load-time
+//!   constructor, `main.rs`, and this sets it again for the benches that link
+//!   the library), and inherited by children, which `smelter run` has none
+//!   of — `smelter bench` clears it in the processes it starts, whose peers
 //!   must keep their own defaults.
 
 /// See the module documentation; figures in `benches/MEMORY.md`.
