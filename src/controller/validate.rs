@@ -927,18 +927,14 @@ struct Findings {
 
 impl Findings {
     /// `later`'s findings after these.
-    fn append(&mut self, later: Findings) {
-        let offset = self.diags.len();
-        self.diags.extend(later.diags);
-        self.hints.extend(later.hints.into_iter().map(|h| Hint {
-            diagnostic: h.diagnostic + offset,
-            ..h
-        }));
+    fn append(&mut self, mut later: Findings) {
+        later.flush(&mut self.diags, &mut self.hints);
         self.edges.extend(later.edges);
         self.outer_refs.extend(later.outer_refs);
     }
 
-    /// Move the diagnostics (and their hints) found so far to `out`.
+    /// Move the diagnostics (and their hints) found so far to the end of
+    /// `out`, the hints' indexes shifted with them.
     fn flush(&mut self, out: &mut Vec<Diagnostic>, hints: &mut Vec<Hint>) {
         let offset = out.len();
         out.append(&mut self.diags);

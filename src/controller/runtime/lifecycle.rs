@@ -389,7 +389,7 @@ impl Lifecycle {
         self.spawn_pending();
         let (cancel, done) = match self.running.remove(id) {
             Some(Running::Task { cancel, done, .. }) => (cancel, done),
-            Some(Running::Derived { .. }) => {
+            Some(Running::Derived(_)) => {
                 // Nothing runs; logged as a task's end is, as Alloy does.
                 tracing::info!(component = %id, "node exited without error");
                 return;

@@ -14,12 +14,36 @@
 //!
 //! Value: format byte `1`, then one record per shard in shard order —
 //! shard `u32`, position `u64`, mark flag `u8` (`0` none, `1` one follows),
-//! mark (20 bytes: see [`RequestMark`]) — all big-endian.
+//! mark (20 bytes: entry `u64`, series index `u32`, samples sent `u32`,
+//! samples `u32`) — all big-endian. Marks were stored in the same 20 bytes
+//! under per-shard keys before the layout key.
 
 use super::queue::RequestMark;
 
 const FORMAT: u8 = 1;
 const MARK_LEN: usize = 20;
+
+impl RequestMark {
+    pub(super) fn encode(&self) -> [u8; MARK_LEN] {
+        let mut b = [0u8; MARK_LEN];
+        b[..8].copy_from_slice(&self.seq.to_be_bytes());
+        b[8..12].copy_from_slice(&self.index.to_be_bytes());
+        b[12..16].copy_from_slice(&self.sent.to_be_bytes());
+        b[16..].copy_from_slice(&self.samples.to_be_bytes());
+        b
+    }
+
+    pub(super) fn decode(b: &[u8]) -> Option<RequestMark> {
+        let b: &[u8; MARK_LEN] = b.try_into().ok()?;
+        let u32_at = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        Some(RequestMark {
+            seq: u64::from_be_bytes(b[..8].try_into().ok()?),
+            index: u32_at(8),
+            sent: u32_at(12),
+            samples: u32_at(16),
+        })
+    }
+}
 
 /// One shard's stored state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

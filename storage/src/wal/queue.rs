@@ -41,28 +41,6 @@ pub struct RequestMark {
     pub samples: u32,
 }
 
-impl RequestMark {
-    pub(super) fn encode(&self) -> [u8; 20] {
-        let mut b = [0u8; 20];
-        b[..8].copy_from_slice(&self.seq.to_be_bytes());
-        b[8..12].copy_from_slice(&self.index.to_be_bytes());
-        b[12..16].copy_from_slice(&self.sent.to_be_bytes());
-        b[16..].copy_from_slice(&self.samples.to_be_bytes());
-        b
-    }
-
-    pub(super) fn decode(b: &[u8]) -> Option<RequestMark> {
-        let u32_at = |i: usize| Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?));
-        (b.len() == 20).then_some(())?;
-        Some(RequestMark {
-            seq: read_u64(&b[..8])?,
-            index: u32_at(8)?,
-            sent: u32_at(12)?,
-            samples: u32_at(16)?,
-        })
-    }
-}
-
 /// What a size cap dropped; the caller counts it in its drop metrics and logs
 /// it with the reason, as the design requires for every dropped sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
